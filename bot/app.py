@@ -1,0 +1,97 @@
+"""The app factory: builds the Bot, the Dispatcher, the database and the inbox workers.
+
+Nothing here runs at import time; tests build as many apps as they like.
+"""
+
+import logging
+from dataclasses import dataclass, field
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+
+from bot.brand import load_campaigns
+from bot.polling import Poller
+from bot.processor import InboxProcessor
+from bot.settings import Settings
+from handlers.routers import setup_dispatcher
+from storage import migrate
+from storage.clock import Clock, utc_now
+from storage.database import Database
+from storage.repositories import origins
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    settings: Settings
+    database: Database
+    bot: Bot
+    dispatcher: Dispatcher
+    processor: InboxProcessor
+    clock: Clock = field(default=utc_now)
+
+    def create_poller(self) -> Poller:
+        return Poller(
+            self.database,
+            self.bot,
+            self.processor,
+            self.clock,
+            allowed_updates=self.dispatcher.resolve_used_update_types(),
+            timeout=self.settings.polling_timeout,
+            max_backlog=self.settings.inbox_max_backlog,
+        )
+
+    async def prepare(self) -> None:
+        """Migrate the database and load the brand. Safe to run on every start."""
+        await migrate.upgrade(self.database)
+        if self.settings.brand_dir is not None:
+            async with self.database.session() as session:
+                await origins.sync_campaigns(
+                    session, load_campaigns(self.settings.brand_dir), self.clock()
+                )
+                await session.commit()
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+        await self.dispatcher.storage.close()
+        await self.database.dispose()
+
+
+def create_bot(settings: Settings) -> Bot:
+    if settings.bot_token is None:
+        raise ValueError("RAPPORT_BOT_TOKEN is not set")
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_url))
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(link_preview_is_disabled=True),
+    )
+
+
+def create_dispatcher(settings: Settings) -> Dispatcher:
+    dispatcher = Dispatcher(storage=_fsm_storage(settings))
+    setup_dispatcher(dispatcher)
+    return dispatcher
+
+
+def create_app(settings: Settings, *, clock: Clock = utc_now) -> App:
+    database = Database(settings.database_url)
+    bot = create_bot(settings)
+    dispatcher = create_dispatcher(settings)
+    processor = InboxProcessor(
+        database, dispatcher, bot, clock, concurrency=settings.max_concurrent_updates
+    )
+    return App(settings, database, bot, dispatcher, processor, clock)
+
+
+def _fsm_storage(settings: Settings) -> BaseStorage:
+    if settings.redis_url is None:
+        return MemoryStorage()
+    from aiogram.fsm.storage.redis import RedisStorage  # needs the `redis` extra
+
+    return RedisStorage.from_url(settings.redis_url)

@@ -1,0 +1,149 @@
+"""The `rapport` command line."""
+
+import asyncio
+import logging
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from bot.settings import Settings, SettingsError, load_settings
+
+EXAMPLE_BRAND = Path(__file__).resolve().parent.parent / "examples" / "demo_brand"
+DEMO_DATABASE_URL = "sqlite+aiosqlite:///var/demo.sqlite3"
+# Any token of the right shape works against the sandbox.
+DEMO_TOKEN = "123456789:sandbox-demo-token-0000000000000000"  # noqa: S105
+
+
+@click.group()
+def main() -> None:
+    """Rapport: a brand's daily one-to-one conversation with each of its fans, on Telegram."""
+
+
+@main.command()
+@click.option("--webhook", is_flag=True, help="Serve a webhook instead of long polling.")
+def run(webhook: bool) -> None:
+    """Run the bot against the Bot API at RAPPORT_API_URL (Telegram by default)."""
+    from bot.app import create_app
+    from bot.runner import run_polling, run_webhook, stop_event
+
+    settings = _settings()
+    if settings.bot_token is None:
+        _fail("RAPPORT_BOT_TOKEN: not set (get a token from @BotFather)")
+    _configure_logging(settings)
+
+    async def serve() -> None:
+        app = create_app(settings)
+        await (run_webhook if webhook else run_polling)(app, stop_event())
+
+    _run(serve())
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8081, show_default=True, help="Port of the sandbox chat page.")
+def demo(host: str, port: int) -> None:
+    """The bot with the example brand on SQLite, against the local sandbox (no token needed)."""
+    from bot.app import create_app
+    from bot.runner import run_polling, stop_event
+    from sandbox.server import serve_sandbox
+
+    async def serve() -> None:
+        async with serve_sandbox(host=host, port=port, default_token=DEMO_TOKEN) as url:
+            settings = _settings(
+                bot_token=DEMO_TOKEN,
+                api_url=url,
+                database_url=_env_or("database_url", DEMO_DATABASE_URL),
+                brand_dir=_env_or("brand_dir", EXAMPLE_BRAND),
+                polling_timeout=10,
+            )
+            _configure_logging(settings)
+            click.echo(f"Rapport demo: open {url}/ in a browser to chat with the bot as a fan.")
+            click.echo(f"Database: {settings.database_url}. Stop with Ctrl+C.")
+            await run_polling(create_app(settings), stop_event())
+
+    _run(serve())
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8081, show_default=True)
+@click.option("--token", default=DEMO_TOKEN, show_default=True, help="The chat page's bot.")
+def sandbox(host: str, port: int, token: str) -> None:
+    """Serve the local stand-in for Telegram's Bot API, with its fan chat page."""
+    from sandbox.server import run_sandbox
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    click.echo(f"Sandbox Bot API at http://{host}:{port} (chat page at /)")
+    _run(run_sandbox(host, port, token))
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the latest schema (safe to run again)."""
+    from storage import migrate
+    from storage.database import Database
+
+    settings = _settings()
+
+    async def upgrade() -> str | None:
+        database = Database(settings.database_url)
+        try:
+            await migrate.upgrade(database)
+            return await migrate.current_revision(database)
+        finally:
+            await database.dispose()
+
+    click.echo(f"database at revision {_run(upgrade())}")
+
+
+@main.command()
+def doctor() -> None:
+    """Check the settings, the database and the Bot API; say how to fix what is wrong."""
+    from bot.doctor import run_checks
+
+    settings = _settings()
+    problems = _run(run_checks(settings, click.echo))
+    sys.exit(1 if problems else 0)
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as error:
+        _fail(str(error))
+
+
+def _env_or(name: str, default: object) -> object:
+    """A setting from the environment if the operator gave one, else the demo's default."""
+    import os
+
+    return os.environ.get(f"RAPPORT_{name.upper()}", default)
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # aiogram logs every update at INFO; that is our DEBUG.
+    if settings.log_level != "DEBUG":
+        logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+
+
+T = TypeVar("T")
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)

@@ -1,0 +1,88 @@
+"""Outer middleware: who is this update from? Loads (or creates) the fan and logs the update.
+
+It only calls storage/ repositories; handlers receive `fan` and `is_new_fan`.
+"""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.enums import ChatType
+from aiogram.types import Chat, TelegramObject, Update, User
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import EventKind, Fan
+from storage.repositories import events, fans
+from storage.repositories.fans import TelegramIdentity
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class FanContextMiddleware(BaseMiddleware):
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        data["fan"], data["is_new_fan"] = None, False
+        user: User | None = data.get("event_from_user")
+        chat: Chat | None = data.get("event_chat")
+        if isinstance(event, Update) and _from_fan(user, chat):
+            assert user is not None
+            session: AsyncSession = data["session"]
+            now: datetime = data["now"]
+            fan, is_new = await fans.load_or_create(
+                session, identity_of(user), chat.id if chat else user.id, now
+            )
+            await record_inbound(session, fan, event, now)
+            data["fan"], data["is_new_fan"] = fan, is_new
+        return await handler(event, data)
+
+
+def identity_of(user: User) -> TelegramIdentity:
+    return TelegramIdentity(
+        user_id=user.id,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        username=user.username,
+        language_code=user.language_code,
+    )
+
+
+async def record_inbound(session: AsyncSession, fan: Fan, update: Update, now: datetime) -> None:
+    """Put what the fan sent on their timeline, with its content kind."""
+    if update.message is not None:
+        message = update.message
+        kind = EventKind.MESSAGE_IN
+    elif update.edited_message is not None:
+        message = update.edited_message
+        kind = EventKind.MESSAGE_EDITED
+    elif update.callback_query is not None:
+        fan.last_message_at = now
+        await events.record(
+            session,
+            fan.id,
+            EventKind.BUTTON,
+            now,
+            content_kind="callback",
+            text=update.callback_query.data,
+            update_id=update.update_id,
+        )
+        return
+    else:
+        return  # service updates (membership) are recorded by their handlers
+    fan.last_message_at = now
+    await events.record(
+        session,
+        fan.id,
+        kind,
+        now,
+        content_kind=str(message.content_type),
+        text=message.text or message.caption,
+        data={"message_id": message.message_id},
+        update_id=update.update_id,
+    )
+
+
+def _from_fan(user: User | None, chat: Chat | None) -> bool:
+    """Fans talk to the bot in private chats; groups (the staff chat) are not fans."""
+    if user is None or user.is_bot:
+        return False
+    return chat is None or chat.type == ChatType.PRIVATE

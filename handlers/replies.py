@@ -1,0 +1,137 @@
+"""Replies are collected while an update is handled and sent only after its transaction commits.
+
+Sending after the commit means a crash can lose a reply but never repeat the handling of an
+update (and with it, a second reply): a duplicate message is worse than a missing one.
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import EventKind
+from storage.repositories import events
+
+logger = logging.getLogger(__name__)
+
+# A reply is retried this often after a 429 or a network error, then given up.
+MAX_SEND_ATTEMPTS = 3
+# Replies are not held up by a long flood wait; proactive sends go through the outbox instead.
+MAX_REPLY_RETRY_AFTER = 10.0
+
+Buttons = list[list[tuple[str, str]]]  # rows of (label, callback data)
+
+
+@dataclass(frozen=True)
+class Reply:
+    fan_id: int
+    chat_id: int
+    text: str
+    buttons: Buttons = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DeliveryFailure:
+    """A reply Telegram refused; `blocked` when the fan has blocked the bot."""
+
+    reply: Reply
+    error: str
+    blocked: bool
+
+
+@dataclass
+class Replies:
+    """The replies of one update, in order."""
+
+    items: list[Reply] = field(default_factory=list)
+    # Button presses to acknowledge (Telegram shows a spinner on the button until then).
+    callback_ids: list[str] = field(default_factory=list)
+
+    def answer_callback(self, callback_id: str) -> None:
+        self.callback_ids.append(callback_id)
+
+    async def add(
+        self,
+        session: AsyncSession,
+        reply: Reply,
+        now: datetime,
+    ) -> None:
+        """Queue a reply and put it on the fan's timeline, in the update's transaction."""
+        self.items.append(reply)
+        await events.record(
+            session,
+            reply.fan_id,
+            EventKind.MESSAGE_OUT,
+            now,
+            content_kind="text",
+            text=reply.text,
+            data={"buttons": [[label for label, _ in row] for row in reply.buttons]}
+            if reply.buttons
+            else {},
+        )
+
+
+async def send_replies(bot: Bot, replies: Replies) -> list[DeliveryFailure]:
+    """Send the replies in order; the ones Telegram refused are returned, not raised."""
+    for callback_id in replies.callback_ids:
+        await _answer_callback(bot, callback_id)
+    failures = []
+    for reply in replies.items:
+        failure = await _send(bot, reply)
+        if failure is not None:
+            failures.append(failure)
+            if failure.blocked:
+                break
+    return failures
+
+
+async def _answer_callback(bot: Bot, callback_id: str) -> None:
+    try:
+        await bot.answer_callback_query(callback_id)
+    except (TelegramBadRequest, TelegramNetworkError, TelegramServerError) as error:
+        # An old or already answered query: nothing the fan would notice.
+        logger.debug("callback %s not answered: %s", callback_id, error)
+
+
+def keyboard(buttons: Buttons) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=label, callback_data=data) for label, data in row]
+            for row in buttons
+        ]
+    )
+
+
+async def _send(bot: Bot, reply: Reply) -> DeliveryFailure | None:
+    for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
+        try:
+            await bot.send_message(reply.chat_id, reply.text, reply_markup=keyboard(reply.buttons))
+            return None
+        except TelegramForbiddenError as error:
+            return DeliveryFailure(reply, error.message, blocked=True)
+        except TelegramBadRequest as error:
+            logger.warning("reply to fan %s refused: %s", reply.fan_id, error.message)
+            return DeliveryFailure(reply, error.message, blocked=False)
+        except TelegramRetryAfter as error:
+            if error.retry_after > MAX_REPLY_RETRY_AFTER or attempt == MAX_SEND_ATTEMPTS:
+                return DeliveryFailure(reply, error.message, blocked=False)
+            await asyncio.sleep(error.retry_after)
+        except (TelegramNetworkError, TelegramServerError) as error:
+            if attempt == MAX_SEND_ATTEMPTS:
+                logger.warning("reply to fan %s not sent: %s", reply.fan_id, error)
+                return DeliveryFailure(reply, str(error), blocked=False)
+            await asyncio.sleep(0.5 * attempt)
+    return None

@@ -1,0 +1,24 @@
+"""The root router: every feature's router, in the order they get a chance at an update."""
+
+from aiogram import Dispatcher, Router
+
+from handlers import conversation, membership, privacy, start
+from handlers.fan_context import FanContextMiddleware
+
+
+def create_root_router() -> Router:
+    root = Router(name="rapport")
+    root.include_routers(
+        start.create_router(),
+        privacy.create_router(),
+        membership.create_router(),
+        # Last: it catches whatever the routers above did not.
+        conversation.create_router(),
+    )
+    return root
+
+
+def setup_dispatcher(dispatcher: Dispatcher) -> None:
+    """Attach Rapport's middlewares and routers to a fresh Dispatcher."""
+    dispatcher.update.outer_middleware(FanContextMiddleware())
+    dispatcher.include_router(create_root_router())

@@ -1,0 +1,213 @@
+"""The tables: fans, where they came from, what they are tagged with, what they did.
+
+Every schema change is an Alembic migration in storage/migrations/versions.
+"""
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.base import Base
+from storage.types import BigIntId, UTCDateTime
+
+
+class FanStatus(StrEnum):
+    ACTIVE = "active"
+    OPTED_OUT = "opted_out"  # no proactive messages; still answered when they write
+    BLOCKED = "blocked"  # the fan blocked the bot; nothing can be sent
+    FORGOTTEN = "forgotten"  # personal data erased on the fan's request
+
+
+class EventKind(StrEnum):
+    """What can happen on a fan's timeline (events.kind)."""
+
+    MESSAGE_IN = "message_in"
+    MESSAGE_EDITED = "message_edited"
+    MESSAGE_OUT = "message_out"
+    BUTTON = "button"
+    JOINED = "joined"
+    ORIGIN = "origin"
+    INVALID_ORIGIN = "invalid_origin"
+    OPTED_OUT = "opted_out"
+    OPTED_IN = "opted_in"
+    BLOCKED = "blocked"
+    UNBLOCKED = "unblocked"
+    DELIVERY_FAILED = "delivery_failed"
+
+
+class TagSource(StrEnum):
+    REPLY = "reply"
+    KEYWORD = "keyword"
+    ORIGIN = "origin"
+    RULE = "rule"
+    STAFF = "staff"
+
+
+class InboxState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Fan(Base):
+    __tablename__ = "fans"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('active', 'opted_out', 'blocked', 'forgotten')", name="status"
+        ),
+        Index("ix_fans_status_last_message", "status", "last_message_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    # Nullable because /forget erases it; unique so one Telegram user is one fan.
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    first_name: Mapped[str | None] = mapped_column(String(256))
+    last_name: Mapped[str | None] = mapped_column(String(256))
+    username: Mapped[str | None] = mapped_column(String(64))
+    telegram_language: Mapped[str | None] = mapped_column(String(35))
+    language: Mapped[str | None] = mapped_column(String(16))  # the script language in use
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=FanStatus.ACTIVE)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The last time the fan themselves wrote or pressed something (not a service update).
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The dialog engine's state for this fan (which step, what was asked when).
+    conversation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class FanField(Base):
+    """One profile field of a fan, typed so that segments can compare it in SQL."""
+
+    __tablename__ = "fan_fields"
+    __table_args__ = (
+        Index("ix_fan_fields_name_text", "name", "value_text"),
+        Index("ix_fan_fields_name_number", "name", "value_number"),
+        Index("ix_fan_fields_name_date", "name", "value_date"),
+    )
+
+    fan_id: Mapped[int] = mapped_column(
+        ForeignKey("fans.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value_text: Mapped[str | None] = mapped_column(Text)
+    value_number: Mapped[float | None] = mapped_column(Float)
+    value_date: Mapped[date | None] = mapped_column(Date)
+    category: Mapped[str] = mapped_column(String(16))  # registration / operation / transaction
+    source: Mapped[str] = mapped_column(String(128))  # which step, button or staff set it
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Origin(Base):
+    """A way to become a fan: a campaign deep-link code, a giveaway, a gift."""
+
+    __tablename__ = "origins"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(256))
+    # False for a well-formed code that no campaign defines (a link the brand forgot about).
+    known: Mapped[bool] = mapped_column(Boolean, default=True)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    gift: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FanOrigin(Base):
+    """Every touch: each /start with a payload, the first one marked."""
+
+    __tablename__ = "fan_origins"
+    __table_args__ = (
+        Index("ix_fan_origins_origin_first", "origin_id", "is_first"),
+        Index("ix_fan_origins_fan_time", "fan_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    fan_id: Mapped[int] = mapped_column(ForeignKey("fans.id", ondelete="CASCADE"))
+    origin_id: Mapped[int] = mapped_column(ForeignKey("origins.id", ondelete="CASCADE"))
+    is_first: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class FanTag(Base):
+    __tablename__ = "fan_tags"
+    __table_args__ = (Index("ix_fan_tags_tag_fan", "tag_id", "fan_id"),)
+
+    fan_id: Mapped[int] = mapped_column(
+        ForeignKey("fans.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[int] = mapped_column(
+        ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True
+    )
+    source: Mapped[str] = mapped_column(String(16))
+    source_detail: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Event(Base):
+    """The fan's timeline."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_fan_time", "fan_id", "created_at"),
+        Index("ix_events_kind_time", "kind", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    fan_id: Mapped[int] = mapped_column(ForeignKey("fans.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    # text, photo, sticker, voice, document, location, callback, ... (None for service events)
+    content_kind: Mapped[str | None] = mapped_column(String(32))
+    text: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    update_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InboxUpdate(Base):
+    """An update from Telegram, stored before Telegram is told it was received.
+
+    The primary key is Telegram's update_id, so a second delivery of the same update is
+    ignored. A row becomes `done` in the same transaction as the effects of handling it.
+    """
+
+    __tablename__ = "inbox_updates"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'done', 'failed')", name="state"),
+        Index("ix_inbox_updates_state_update", "state", "update_id"),
+        Index("ix_inbox_updates_chat_state", "chat_id", "state"),
+    )
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The chat (or user) whose updates must be handled in order.
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(8), default=InboxState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,46 @@
+"""The fan's timeline."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Event, EventKind
+
+
+async def record(
+    session: AsyncSession,
+    fan_id: int,
+    kind: EventKind,
+    now: datetime,
+    *,
+    content_kind: str | None = None,
+    text: str | None = None,
+    data: dict[str, Any] | None = None,
+    update_id: int | None = None,
+) -> Event:
+    event = Event(
+        fan_id=fan_id,
+        kind=kind,
+        content_kind=content_kind,
+        text=text,
+        data=data or {},
+        update_id=update_id,
+        created_at=now,
+    )
+    session.add(event)
+    return event
+
+
+async def has_any(session: AsyncSession, fan_id: int, kind: EventKind) -> bool:
+    query = select(exists().where(Event.fan_id == fan_id, Event.kind == kind))
+    return bool((await session.execute(query)).scalar())
+
+
+async def timeline(session: AsyncSession, fan_id: int, limit: int = 100) -> list[Event]:
+    """The fan's latest events, oldest first."""
+    result = await session.execute(
+        select(Event).where(Event.fan_id == fan_id).order_by(Event.id.desc()).limit(limit)
+    )
+    return list(reversed(result.scalars().all()))

@@ -1,0 +1,153 @@
+"""The inbox: Telegram updates stored durably before they are confirmed, then handled once."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import InboxState, InboxUpdate
+from storage.repositories._upsert import insert_ignoring_conflicts
+
+# An update whose handling failed this many times is set aside as failed.
+MAX_ATTEMPTS = 3
+
+
+def chat_key(payload: dict[str, Any]) -> int | None:
+    """The chat whose updates must be handled in order (the user's id when there is no chat)."""
+    for kind in ("message", "edited_message", "channel_post", "edited_channel_post"):
+        if isinstance(payload.get(kind), dict):
+            return _int(payload[kind].get("chat", {}).get("id"))
+    for body in payload.values():
+        if not isinstance(body, dict):
+            continue
+        if isinstance(body.get("chat"), dict):
+            return _int(body["chat"].get("id"))
+        if isinstance(body.get("from"), dict):
+            return _int(body["from"].get("id"))
+    return None
+
+
+async def store(session: AsyncSession, payloads: Iterable[dict[str, Any]], now: datetime) -> int:
+    """Store updates; ones already stored (same update_id) are skipped. Returns how many new."""
+    rows = [
+        {
+            "update_id": payload["update_id"],
+            "payload": payload,
+            "chat_id": chat_key(payload),
+            "state": InboxState.PENDING,
+            "attempts": 0,
+            "received_at": now,
+        }
+        for payload in payloads
+    ]
+    if not rows:
+        return 0
+    result = await session.execute(insert_ignoring_conflicts(session, InboxUpdate), rows)
+    return max(int(getattr(result, "rowcount", 0)), 0)
+
+
+async def pending(session: AsyncSession, limit: int) -> list[tuple[int, int | None]]:
+    """(update_id, chat) of the oldest pending updates."""
+    result = await session.execute(
+        select(InboxUpdate.update_id, InboxUpdate.chat_id)
+        .where(InboxUpdate.state == InboxState.PENDING)
+        .order_by(InboxUpdate.update_id)
+        .limit(limit)
+    )
+    return [(update_id, chat_id) for update_id, chat_id in result.tuples()]
+
+
+async def claim(session: AsyncSession, update_id: int) -> InboxUpdate | None:
+    """Lock a pending update for handling in this transaction, if it is its turn.
+
+    The row lock (skipped when another worker holds it) makes one worker handle it; an
+    earlier pending update of the same chat means it must wait, so a chat's updates are
+    handled in order even with several workers. SQLite ignores FOR UPDATE: its
+    BEGIN IMMEDIATE already serializes writers.
+    """
+    row = (
+        await session.execute(
+            select(InboxUpdate)
+            .where(InboxUpdate.update_id == update_id, InboxUpdate.state == InboxState.PENDING)
+            .with_for_update(skip_locked=True)
+        )
+    ).scalar_one_or_none()
+    if row is None or row.chat_id is None:
+        return row
+    earlier = select(
+        exists().where(
+            InboxUpdate.chat_id == row.chat_id,
+            InboxUpdate.state == InboxState.PENDING,
+            InboxUpdate.update_id < update_id,
+        )
+    )
+    return None if (await session.execute(earlier)).scalar() else row
+
+
+def mark_done(row: InboxUpdate, now: datetime) -> None:
+    row.state = InboxState.DONE
+    row.processed_at = now
+    row.attempts += 1
+
+
+def set_aside(row: InboxUpdate, error: str, now: datetime) -> None:
+    """Give up on an update that can never be handled (it is kept for inspection)."""
+    row.state = InboxState.FAILED
+    row.error = error[:2000]
+    row.attempts += 1
+    row.processed_at = now
+
+
+async def record_failure(
+    session: AsyncSession, update_id: int, error: str, now: datetime
+) -> InboxState:
+    """Count a failed attempt; after MAX_ATTEMPTS the update is set aside as failed."""
+    row = await session.get(InboxUpdate, update_id)
+    if row is None:
+        return InboxState.FAILED
+    row.attempts += 1
+    row.error = error[:2000]
+    if row.attempts >= MAX_ATTEMPTS:
+        row.state = InboxState.FAILED
+        row.processed_at = now
+    return InboxState(row.state)
+
+
+async def count_by_state(session: AsyncSession) -> dict[str, int]:
+    result = await session.execute(
+        select(InboxUpdate.state, func.count()).group_by(InboxUpdate.state)
+    )
+    return {str(state): int(count) for state, count in result.tuples()}
+
+
+async def count_pending(session: AsyncSession) -> int:
+    result = await session.execute(
+        select(func.count()).where(InboxUpdate.state == InboxState.PENDING)
+    )
+    return int(result.scalar_one())
+
+
+async def prune_done(session: AsyncSession, before: datetime) -> int:
+    """Forget handled updates received before `before` (kept a while to drop late repeats)."""
+    result = await session.execute(
+        delete(InboxUpdate).where(
+            InboxUpdate.state == InboxState.DONE, InboxUpdate.received_at < before
+        )
+    )
+    return max(int(getattr(result, "rowcount", 0)), 0)
+
+
+async def reset_failed(session: AsyncSession) -> int:
+    """Put failed updates back in the queue (after the cause was fixed)."""
+    result = await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.state == InboxState.FAILED)
+        .values(state=InboxState.PENDING, attempts=0)
+    )
+    return max(int(getattr(result, "rowcount", 0)), 0)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
