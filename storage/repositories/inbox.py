@@ -44,8 +44,9 @@ async def store(session: AsyncSession, payloads: Iterable[dict[str, Any]], now: 
     ]
     if not rows:
         return 0
-    result = await session.execute(insert_ignoring_conflicts(session, InboxUpdate), rows)
-    return max(int(getattr(result, "rowcount", 0)), 0)
+    statement = insert_ignoring_conflicts(session, InboxUpdate).returning(InboxUpdate.update_id)
+    result = await session.execute(statement, rows)
+    return len(result.scalars().all())
 
 
 async def pending(session: AsyncSession, limit: int) -> list[tuple[int, int | None]]:
@@ -56,7 +57,7 @@ async def pending(session: AsyncSession, limit: int) -> list[tuple[int, int | No
         .order_by(InboxUpdate.update_id)
         .limit(limit)
     )
-    return [(update_id, chat_id) for update_id, chat_id in result.tuples()]
+    return [(update_id, chat_id) for update_id, chat_id in result]
 
 
 async def claim(session: AsyncSession, update_id: int) -> InboxUpdate | None:
@@ -119,7 +120,7 @@ async def count_by_state(session: AsyncSession) -> dict[str, int]:
     result = await session.execute(
         select(InboxUpdate.state, func.count()).group_by(InboxUpdate.state)
     )
-    return {str(state): int(count) for state, count in result.tuples()}
+    return {str(state): int(count) for state, count in result}
 
 
 async def count_pending(session: AsyncSession) -> int:

@@ -74,4 +74,4 @@ async def touches_of(session: AsyncSession, fan_id: int) -> list[tuple[FanOrigin
         .where(FanOrigin.fan_id == fan_id)
         .order_by(FanOrigin.id)
     )
-    return [(touch, origin) for touch, origin in result.tuples()]
+    return [(touch, origin) for touch, origin in result]

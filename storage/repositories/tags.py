@@ -25,15 +25,14 @@ async def add(
     detail: str | None = None,
 ) -> bool:
     """Tag a fan; True if the tag is new for them (the first source is kept)."""
-    statement = insert_ignoring_conflicts(session, FanTag).values(
+    statement = insert_ignoring_conflicts(session, FanTag).returning(FanTag.tag_id).values(
         fan_id=fan_id,
         tag_id=await tag_id(session, name),
         source=source,
         source_detail=detail,
         created_at=now,
     )
-    result = await session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+    return (await session.execute(statement)).first() is not None
 
 
 async def remove(session: AsyncSession, fan_id: int, name: str) -> bool:
@@ -59,4 +58,4 @@ async def of_fan(session: AsyncSession, fan_id: int) -> list[tuple[str, FanTag]]
         .where(FanTag.fan_id == fan_id)
         .order_by(Tag.name)
     )
-    return [(name, fan_tag) for name, fan_tag in result.tuples()]
+    return [(name, fan_tag) for name, fan_tag in result]
