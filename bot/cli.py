@@ -9,6 +9,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 
 EXAMPLE_BRAND = Path(__file__).resolve().parent.parent / "examples" / "demo_brand"
@@ -32,7 +33,7 @@ def run(webhook: bool) -> None:
     settings = _settings()
     if settings.bot_token is None:
         _fail("RAPPORT_BOT_TOKEN: not set (get a token from @BotFather)")
-    _configure_logging(settings)
+    configure_logging(settings)
 
     async def serve() -> None:
         app = create_app(settings)
@@ -59,7 +60,7 @@ def demo(host: str, port: int) -> None:
                 brand_dir=_env_or("brand_dir", EXAMPLE_BRAND),
                 polling_timeout=10,
             )
-            _configure_logging(settings)
+            configure_logging(settings)
             click.echo(f"Rapport demo: open {url}/ in a browser to chat with the bot as a fan.")
             click.echo(f"Database: {settings.database_url}. Stop with Ctrl+C.")
             await run_polling(create_app(settings), stop_event())
@@ -126,15 +127,6 @@ def _env_or(name: str, default: object) -> object:
     import os
 
     return os.environ.get(f"RAPPORT_{name.upper()}", default)
-
-
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # aiogram logs every update at INFO; that is our DEBUG.
-    if settings.log_level != "DEBUG":
-        logging.getLogger("aiogram.event").setLevel(logging.WARNING)
 
 
 T = TypeVar("T")

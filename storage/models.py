@@ -211,3 +211,49 @@ class InboxUpdate(Base):
     error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class KeywordHit(Base):
+    """A keyword of the brand's lexicon found in what a fan wrote."""
+
+    __tablename__ = "keyword_hits"
+    __table_args__ = (
+        Index("ix_keyword_hits_keyword_time", "keyword", "created_at", "fan_id"),
+        Index("ix_keyword_hits_fan_time", "fan_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    fan_id: Mapped[int] = mapped_column(ForeignKey("fans.id", ondelete="CASCADE"))
+    keyword: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Consent(Base):
+    """A fan's answer for one purpose (daily conversation, offers, profiling), with proof."""
+
+    __tablename__ = "consents"
+    __table_args__ = (Index("ix_consents_purpose_granted", "purpose", "granted"),)
+
+    fan_id: Mapped[int] = mapped_column(
+        ForeignKey("fans.id", ondelete="CASCADE"), primary_key=True
+    )
+    purpose: Mapped[str] = mapped_column(String(32), primary_key=True)
+    granted: Mapped[bool] = mapped_column(Boolean)
+    # When, which script version and step, and the text the fan was shown.
+    proof: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BrandVersion(Base):
+    """One imported version of the brand folder (all its files); one version is active."""
+
+    __tablename__ = "brand_versions"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    label: Mapped[str] = mapped_column(String(64))
+    author: Mapped[str] = mapped_column(String(128))
+    files: Mapped[dict[str, str]] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,39 @@
+"""Logging set-up: one format, aiogram's per-update chatter at DEBUG, and no token ever."""
+
+import logging
+
+from bot.settings import Settings
+
+REDACTED = "<token>"
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces secrets in every record, wherever a library put them (URLs, errors)."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [secret for secret in secrets if secret]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, REDACTED)
+            record.msg, record.args = message, None
+        return True
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    secrets = [
+        secret.get_secret_value()
+        for secret in (settings.bot_token, settings.webhook_secret)
+        if secret is not None
+    ]
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactSecrets(secrets))
+    # aiogram logs every update at INFO; for us that is DEBUG detail.
+    if settings.log_level != "DEBUG":
+        logging.getLogger("aiogram.event").setLevel(logging.WARNING)
