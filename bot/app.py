@@ -3,6 +3,7 @@
 Nothing here runs at import time; tests build as many apps as they like.
 """
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 
@@ -34,6 +35,8 @@ class App:
     dispatcher: Dispatcher
     processor: InboxProcessor
     clock: Clock = field(default=utc_now)
+    # Set by the run mode once updates are being taken in.
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
 
     def create_poller(self) -> Poller:
         return Poller(

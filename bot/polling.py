@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 BACKOFF = BackoffConfig(min_delay=1.0, max_delay=10.0, factor=1.5, jitter=0.1)
 BACKLOG_WAIT_SECONDS = 0.2
+MAX_UPDATES_PER_CALL = 100  # Telegram's limit for getUpdates
 
 
 class GetRawUpdates(TelegramMethod[list[dict[str, Any]]]):
@@ -71,16 +72,20 @@ class Poller:
     async def run(self) -> None:
         """Poll until cancelled."""
         while True:
-            if await self._backlog_full():
+            room = await self._room_in_inbox()
+            if room <= 0:
                 await asyncio.sleep(BACKLOG_WAIT_SECONDS)
                 continue
-            payloads = await self._fetch()
+            payloads = await self._fetch(min(room, MAX_UPDATES_PER_CALL))
             if payloads is not None and await self._store(payloads):
                 self._backoff.reset()
 
-    async def _fetch(self) -> list[dict[str, Any]] | None:
+    async def _fetch(self, limit: int) -> list[dict[str, Any]] | None:
         method = GetRawUpdates(
-            offset=self.offset, timeout=self.timeout, allowed_updates=self.allowed_updates
+            offset=self.offset,
+            limit=limit,
+            timeout=self.timeout,
+            allowed_updates=self.allowed_updates,
         )
         try:
             return await self.bot(method, request_timeout=self.timeout + 10)
@@ -110,10 +115,10 @@ class Poller:
             self.processor.wake()
         return True
 
-    async def _backlog_full(self) -> bool:
-        """Stop fetching while the inbox holds too much: the backlog waits at Telegram."""
+    async def _room_in_inbox(self) -> int:
+        """How many more updates the inbox may take; the rest of a backlog waits at Telegram."""
         try:
             async with self.database.session() as session:
-                return await inbox.count_pending(session) >= self.max_backlog
+                return self.max_backlog - await inbox.count_pending(session)
         except SQLAlchemyError:
-            return False
+            return MAX_UPDATES_PER_CALL  # storing will fail and back off, with the offset kept

@@ -52,6 +52,7 @@ async def run_polling(app: App, stop: asyncio.Event) -> None:
         await app.bot.delete_webhook(drop_pending_updates=False)
         poller = asyncio.create_task(app.create_poller().run(), name="poller")
         logger.info("polling %s", app.settings.api_url)
+        app.ready.set()
         await stop.wait()
         poller.cancel()
         with suppress(asyncio.CancelledError):
@@ -89,6 +90,7 @@ async def run_webhook(app: App, stop: asyncio.Event) -> None:
             settings.webhook_port,
             settings.webhook_path,
         )
+        app.ready.set()
         try:
             await stop.wait()
         finally:

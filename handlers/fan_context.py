@@ -9,7 +9,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.enums import ChatType
-from aiogram.types import Chat, TelegramObject, Update, User
+from aiogram.types import Chat, Message, TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import EventKind, Fan
@@ -74,7 +74,7 @@ async def record_inbound(session: AsyncSession, fan: Fan, update: Update, now: d
         fan.id,
         kind,
         now,
-        content_kind=str(message.content_type),
+        content_kind=_content_kind(message),
         text=message.text or message.caption,
         data={"message_id": message.message_id},
         update_id=update.update_id,
@@ -86,3 +86,8 @@ def _from_fan(user: User | None, chat: Chat | None) -> bool:
     if user is None or user.is_bot:
         return False
     return chat is None or chat.type == ChatType.PRIVATE
+
+
+def _content_kind(message: Message) -> str:
+    content_type = message.content_type
+    return str(getattr(content_type, "value", content_type))

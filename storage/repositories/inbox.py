@@ -15,17 +15,18 @@ MAX_ATTEMPTS = 3
 
 
 def chat_key(payload: dict[str, Any]) -> int | None:
-    """The chat whose updates must be handled in order (the user's id when there is no chat)."""
+    """The chat (or user) whose updates must be handled in order; None if there is none.
+
+    Works on raw JSON that may be malformed: such an update is stored and set aside later.
+    """
     for kind in ("message", "edited_message", "channel_post", "edited_channel_post"):
-        if isinstance(payload.get(kind), dict):
-            return _int(payload[kind].get("chat", {}).get("id"))
+        if kind in payload:
+            return _int(_dict(_dict(payload[kind]).get("chat")).get("id"))
     for body in payload.values():
-        if not isinstance(body, dict):
-            continue
-        if isinstance(body.get("chat"), dict):
-            return _int(body["chat"].get("id"))
-        if isinstance(body.get("from"), dict):
-            return _int(body["from"].get("id"))
+        body = _dict(body)
+        for key in ("chat", "from"):
+            if key in body:
+                return _int(_dict(body[key]).get("id"))
     return None
 
 
@@ -152,3 +153,7 @@ async def reset_failed(session: AsyncSession) -> int:
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

@@ -25,12 +25,16 @@ async def add(
     detail: str | None = None,
 ) -> bool:
     """Tag a fan; True if the tag is new for them (the first source is kept)."""
-    statement = insert_ignoring_conflicts(session, FanTag).returning(FanTag.tag_id).values(
-        fan_id=fan_id,
-        tag_id=await tag_id(session, name),
-        source=source,
-        source_detail=detail,
-        created_at=now,
+    statement = (
+        insert_ignoring_conflicts(session, FanTag)
+        .returning(FanTag.tag_id)
+        .values(
+            fan_id=fan_id,
+            tag_id=await tag_id(session, name),
+            source=source,
+            source_detail=detail,
+            created_at=now,
+        )
     )
     return (await session.execute(statement)).first() is not None
 

@@ -61,3 +61,13 @@ def test_chat_key_of_each_update_kind() -> None:
     assert inbox.chat_key(member) == 6
     assert inbox.chat_key({"update_id": 4, "message": "garbage"}) is None
     assert inbox.chat_key({"update_id": 5}) is None
+
+
+def test_chat_key_survives_malformed_payloads() -> None:
+    for payload in (
+        {"update_id": 1, "message": {"chat": "x"}},
+        {"update_id": 1, "message": ["x"]},
+        {"update_id": 1, "callback_query": {"from": None}},
+        {"update_id": 1, "poll": 5},
+    ):
+        assert inbox.chat_key(payload) is None

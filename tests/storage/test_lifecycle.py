@@ -27,7 +27,9 @@ async def test_start_via_campaign_records_origin_tags_and_join_once(database: Da
         again = await lifecycle.start(session, fan, "spring_gift", NOW + timedelta(days=1))
         await session.commit()
 
-        assert first.first_join and first.origin is not None and first.origin.known
+        assert first.first_join
+        assert first.origin is not None
+        assert first.origin.known
         assert not again.first_join
         touches = await origins.touches_of(session, fan.id)
         assert [(t.is_first, o.code) for t, o in touches] == [
@@ -60,7 +62,8 @@ async def test_invalid_payload_is_recorded_not_raised(database: Database) -> Non
         invalid = (
             await session.execute(select(Event).where(Event.kind == EventKind.INVALID_ORIGIN))
         ).scalar_one()
-    assert outcome.invalid_payload and outcome.origin is None
+    assert outcome.invalid_payload
+    assert outcome.origin is None
     assert invalid.data["payload"] == payload[: lifecycle.INVALID_PAYLOAD_KEPT]
     assert outcome.first_join
 
@@ -73,7 +76,8 @@ async def test_opt_out_then_start_opts_back_in(database: Database) -> None:
         assert fan.status == FanStatus.OPTED_OUT
         outcome = await lifecycle.start(session, fan, None, NOW)
         await session.commit()
-    assert outcome.opted_back_in and fan.status == FanStatus.ACTIVE
+    assert outcome.opted_back_in
+    assert fan.status == FanStatus.ACTIVE
     assert await _kinds(database, fan.id) == [
         EventKind.OPTED_OUT,
         EventKind.JOINED,
@@ -102,4 +106,5 @@ async def test_campaign_sync_updates_in_place(database: Database) -> None:
         count = (await session.execute(select(func.count()).select_from(origins.Origin))).scalar()
         origin = await origins.by_code(session, "spring_gift")
     assert count == 1
-    assert origin is not None and (origin.name, origin.tags) == ("Spring 2026", ["spring"])
+    assert origin is not None
+    assert (origin.name, origin.tags) == ("Spring 2026", ["spring"])

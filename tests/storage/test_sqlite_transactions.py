@@ -27,7 +27,9 @@ async def test_concurrent_read_modify_write_loses_nothing(database: Database) ->
     async def increment() -> None:
         async with database.session() as session:
             current = (
-                await session.execute(select(Fan.conversation).where(Fan.id == fan_id).with_for_update())
+                await session.execute(
+                    select(Fan.conversation).where(Fan.id == fan_id).with_for_update()
+                )
             ).scalar_one()
             await asyncio.sleep(0.01)  # let the other writers interleave
             await session.execute(

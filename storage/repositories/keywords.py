@@ -1,0 +1,20 @@
+"""Keyword hits: which of the brand's keywords a fan used, and when."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import KeywordHit
+
+
+async def record_hits(
+    session: AsyncSession,
+    fan_id: int,
+    keywords: Iterable[str],
+    now: datetime,
+    *,
+    event_id: int | None = None,
+) -> None:
+    for keyword in dict.fromkeys(keywords):  # each keyword once per message
+        session.add(KeywordHit(fan_id=fan_id, keyword=keyword, event_id=event_id, created_at=now))
