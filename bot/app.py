@@ -14,15 +14,16 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 
-from bot.brand import load_campaigns
+import dialogs
+from bot import brand
 from bot.polling import Poller
 from bot.processor import InboxProcessor
 from bot.settings import Settings
 from handlers.routers import setup_dispatcher
 from storage import migrate
+from storage.brand_cache import BrandCache
 from storage.clock import Clock, utc_now
 from storage.database import Database
-from storage.repositories import origins
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +54,11 @@ class App:
         """Migrate the database and load the brand. Safe to run on every start."""
         await migrate.upgrade(self.database)
         if self.settings.brand_dir is not None:
-            async with self.database.session() as session:
-                await origins.sync_campaigns(
-                    session, load_campaigns(self.settings.brand_dir), self.clock()
-                )
-                await session.commit()
+            version = await brand.ensure_imported(
+                self.database, self.settings.brand_dir, self.clock()
+            )
+            if version is not None:
+                logger.info("imported the brand folder as version %s", version.id)
 
     async def close(self) -> None:
         await self.bot.session.close()
@@ -78,6 +79,8 @@ def create_bot(settings: Settings) -> Bot:
 
 def create_dispatcher(settings: Settings) -> Dispatcher:
     dispatcher = Dispatcher(storage=_fsm_storage(settings))
+    # Workflow data every handler can ask for by name.
+    dispatcher["brand_cache"] = BrandCache(dialogs.compile_brand)
     setup_dispatcher(dispatcher)
     return dispatcher
 

@@ -3,14 +3,19 @@
 import asyncio
 import logging
 import sys
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
+from storage.clock import utc_now
+
+if TYPE_CHECKING:
+    from storage.database import Database
 
 EXAMPLE_BRAND = Path(__file__).resolve().parent.parent / "examples" / "demo_brand"
 DEMO_DATABASE_URL = "sqlite+aiosqlite:///var/demo.sqlite3"
@@ -105,6 +110,96 @@ def db_upgrade() -> None:
     click.echo(f"database at revision {_run(upgrade())}")
 
 
+@main.group()
+def brand() -> None:
+    """The brand folder: check it, import it as a new version, export or roll back."""
+
+
+@brand.command("check")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def brand_check(directory: Path) -> None:
+    """Print every problem as file:line:column: message (exit 1 if any)."""
+    import dialogs
+
+    problems = dialogs.check_brand_dir(directory)
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        click.echo(f"{len(problems)} problem(s)", err=True)
+        sys.exit(1)
+    click.echo("no problems")
+
+
+@brand.command("import")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--author", default="cli", show_default=True)
+@click.option("--no-activate", is_flag=True, help="Store the version without making it live.")
+def brand_import(directory: Path, author: str, no_activate: bool) -> None:
+    """Store the folder as a new version; the running bot picks it up without a restart."""
+    from bot import brand as brand_service
+
+    async def run() -> brand_service.ImportResult:
+        async with _database() as database:
+            return await brand_service.import_dir(
+                database, directory, author=author, now=utc_now(), activate=not no_activate
+            )
+
+    result = _run(run())
+    for problem in result.problems:
+        click.echo(str(problem))
+    if result.version is None:
+        _fail(f"{len(result.problems)} problem(s); nothing was imported")
+    state = "inactive" if no_activate else "active"
+    click.echo(f"imported as version {result.version.id} ({state})")
+
+
+@brand.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def brand_export(directory: Path) -> None:
+    """Write the active version's files into DIRECTORY."""
+    from bot import brand as brand_service
+
+    async def run() -> int:
+        async with _database() as database:
+            return (await brand_service.export_active(database, directory)).id
+
+    click.echo(f"exported version {_run(run())} to {directory}")
+
+
+@brand.command("versions")
+def brand_versions() -> None:
+    """List the stored versions, newest first."""
+    from storage.repositories import brand_versions as versions
+
+    async def run() -> None:
+        async with _database() as database, database.session() as session:
+            for version in await versions.history(session):
+                mark = "*" if version.active else " "
+                created = version.created_at.strftime("%Y-%m-%d %H:%M")
+                click.echo(
+                    f"{mark} {version.id:>4}  {created}  {version.author:<12} {version.label}"
+                )
+
+    _run(run())
+
+
+@brand.command("activate")
+@click.argument("version_id", type=int)
+def brand_activate(version_id: int) -> None:
+    """Make a stored version live again (rollback)."""
+    from bot import brand as brand_service
+
+    async def run() -> None:
+        async with _database() as database:
+            await brand_service.activate(database, version_id, utc_now())
+
+    try:
+        _run(run())
+    except LookupError as error:
+        _fail(str(error))
+    click.echo(f"version {version_id} is active")
+
+
 @main.command()
 def doctor() -> None:
     """Check the settings, the database and the Bot API; say how to fix what is wrong."""
@@ -113,6 +208,20 @@ def doctor() -> None:
     settings = _settings()
     problems = _run(run_checks(settings, click.echo))
     sys.exit(1 if problems else 0)
+
+
+@asynccontextmanager
+async def _database() -> AsyncIterator["Database"]:
+    """The configured database, migrated."""
+    from storage import migrate
+    from storage.database import Database
+
+    database = Database(_settings().database_url)
+    try:
+        await migrate.upgrade(database)
+        yield database
+    finally:
+        await database.dispose()
 
 
 def _settings(**overrides: Any) -> Settings:

@@ -1,9 +1,22 @@
-"""Everything else the fan sends. It is already on their timeline (FanContextMiddleware)."""
+"""Everything else the fan sends goes to the brand's dialog scripts.
+
+What the fan sent is already on their timeline (FanContextMiddleware).
+"""
+
+from datetime import datetime
 
 from aiogram import Router
 from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
 
+import dialogs
+from dialogs import CompiledBrand
+from handlers.brand import active_brand
+from handlers.dialog_adapter import run_engine
+from handlers.fan_context import content_kind
 from handlers.replies import Replies
+from storage.brand_cache import BrandCache
+from storage.models import Event, Fan
 
 
 def create_router() -> Router:
@@ -15,13 +28,53 @@ def create_router() -> Router:
     return router
 
 
-async def on_message(message: Message) -> None:
-    """Not answered yet: the brand's dialog scripts take over here."""
+async def on_message(
+    message: Message,
+    fan: Fan | None,
+    is_new_fan: bool,
+    inbound_event: Event | None,
+    session: AsyncSession,
+    replies: Replies,
+    now: datetime,
+    brand_cache: BrandCache[CompiledBrand] | None = None,
+) -> None:
+    brand = await active_brand(brand_cache, session)
+    if fan is None or brand is None:
+        return
+    # A captioned photo is read like a message; other media are answered as media.
+    text = message.text or message.caption
+    event = dialogs.Text(text) if text else dialogs.Media(content_kind(message))
+    await run_engine(
+        session,
+        brand,
+        fan,
+        event,
+        replies,
+        now,
+        is_new=is_new_fan,
+        event_id=inbound_event.id if inbound_event else None,
+    )
 
 
 async def on_edited_message(message: Message) -> None:
     """An edit is recorded on the timeline; the conversation does not react to it."""
 
 
-async def on_button(query: CallbackQuery, replies: Replies) -> None:
+async def on_button(
+    query: CallbackQuery,
+    fan: Fan | None,
+    session: AsyncSession,
+    replies: Replies,
+    now: datetime,
+    brand_cache: BrandCache[CompiledBrand] | None = None,
+) -> None:
     replies.answer_callback(query.id)
+    brand = await active_brand(brand_cache, session)
+    if fan is None or brand is None or query.data is None:
+        return
+    if not dialogs.is_dialog_callback(query.data):
+        return
+    message_id = query.message.message_id if query.message is not None else None
+    await run_engine(
+        session, brand, fan, dialogs.ButtonPress(query.data, message_id), replies, now
+    )

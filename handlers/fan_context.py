@@ -12,7 +12,7 @@ from aiogram.enums import ChatType
 from aiogram.types import Chat, Message, TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import EventKind, Fan
+from storage.models import Event, EventKind, Fan
 from storage.repositories import events, fans
 from storage.repositories.fans import TelegramIdentity
 
@@ -21,7 +21,7 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 class FanContextMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        data["fan"], data["is_new_fan"] = None, False
+        data["fan"], data["is_new_fan"], data["inbound_event"] = None, False, None
         user: User | None = data.get("event_from_user")
         chat: Chat | None = data.get("event_chat")
         if isinstance(event, Update) and _from_fan(user, chat):
@@ -31,7 +31,8 @@ class FanContextMiddleware(BaseMiddleware):
             fan, is_new = await fans.load_or_create(
                 session, identity_of(user), chat.id if chat else user.id, now
             )
-            await record_inbound(session, fan, event, now)
+            data["inbound_event"] = await record_inbound(session, fan, event, now)
+            await session.flush()  # the event's id links keyword hits to the message
             data["fan"], data["is_new_fan"] = fan, is_new
         return await handler(event, data)
 
@@ -46,7 +47,9 @@ def identity_of(user: User) -> TelegramIdentity:
     )
 
 
-async def record_inbound(session: AsyncSession, fan: Fan, update: Update, now: datetime) -> None:
+async def record_inbound(
+    session: AsyncSession, fan: Fan, update: Update, now: datetime
+) -> Event | None:
     """Put what the fan sent on their timeline, with its content kind."""
     if update.message is not None:
         message = update.message
@@ -56,7 +59,7 @@ async def record_inbound(session: AsyncSession, fan: Fan, update: Update, now: d
         kind = EventKind.MESSAGE_EDITED
     elif update.callback_query is not None:
         fan.last_message_at = now
-        await events.record(
+        return await events.record(
             session,
             fan.id,
             EventKind.BUTTON,
@@ -65,16 +68,15 @@ async def record_inbound(session: AsyncSession, fan: Fan, update: Update, now: d
             text=update.callback_query.data,
             update_id=update.update_id,
         )
-        return
     else:
-        return  # service updates (membership) are recorded by their handlers
+        return None  # service updates (membership) are recorded by their handlers
     fan.last_message_at = now
-    await events.record(
+    return await events.record(
         session,
         fan.id,
         kind,
         now,
-        content_kind=_content_kind(message),
+        content_kind=content_kind(message),
         text=message.text or message.caption,
         data={"message_id": message.message_id},
         update_id=update.update_id,
@@ -88,6 +90,6 @@ def _from_fan(user: User | None, chat: Chat | None) -> bool:
     return chat is None or chat.type == ChatType.PRIVATE
 
 
-def _content_kind(message: Message) -> str:
+def content_kind(message: Message) -> str:
     content_type = message.content_type
     return str(getattr(content_type, "value", content_type))

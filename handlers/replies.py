@@ -39,6 +39,7 @@ class Reply:
     chat_id: int
     text: str
     buttons: Buttons = field(default_factory=list)
+    step: str | None = None  # the script step that said it, for the timeline
 
 
 @dataclass(frozen=True)
@@ -76,10 +77,17 @@ class Replies:
             now,
             content_kind="text",
             text=reply.text,
-            data={"buttons": [[label for label, _ in row] for row in reply.buttons]}
-            if reply.buttons
-            else {},
+            data=_timeline_data(reply),
         )
+
+
+def _timeline_data(reply: Reply) -> dict[str, object]:
+    data: dict[str, object] = {}
+    if reply.step:
+        data["step"] = reply.step
+    if reply.buttons:
+        data["buttons"] = [[label for label, _ in row] for row in reply.buttons]
+    return data
 
 
 async def send_replies(bot: Bot, replies: Replies) -> list[DeliveryFailure]:

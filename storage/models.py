@@ -48,6 +48,8 @@ class EventKind(StrEnum):
     BLOCKED = "blocked"
     UNBLOCKED = "unblocked"
     DELIVERY_FAILED = "delivery_failed"
+    ESCALATED = "escalated"  # the fan asked for a person
+    GIFT_CLAIMED = "gift_claimed"
 
 
 class TagSource(StrEnum):

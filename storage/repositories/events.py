@@ -12,7 +12,7 @@ from storage.models import Event, EventKind
 async def record(
     session: AsyncSession,
     fan_id: int,
-    kind: EventKind,
+    kind: EventKind | str,  # a script may record kinds of its own
     now: datetime,
     *,
     content_kind: str | None = None,

@@ -1,0 +1,144 @@
+"""The adapter between the dialog engine (pure) and the database and Telegram.
+
+It loads a fan into a `FanSnapshot`, runs the engine, writes every effect in the update's
+transaction, and queues the replies (sent after the commit).
+"""
+
+import logging
+from collections import Counter
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import dialogs
+from dialogs import CompiledBrand, FanSnapshot, Input, Outcome
+from handlers.replies import Replies, Reply
+from storage import lifecycle
+from storage.models import EventKind, Fan, TagSource
+from storage.repositories import consents, events, fields, keywords, origins, tags
+
+logger = logging.getLogger(__name__)
+
+# Counted problems of brand scripts at run time (render failures, loops), for `doctor`
+# and the console.
+script_problems: Counter[str] = Counter()
+
+TAG_SOURCES = {
+    "button": TagSource.REPLY,
+    "capture": TagSource.REPLY,
+    "keyword": TagSource.KEYWORD,
+    "campaign": TagSource.ORIGIN,
+}
+
+
+async def load_snapshot(session: AsyncSession, fan: Fan, *, is_new: bool) -> FanSnapshot:
+    touches = await origins.touches_of(session, fan.id)
+    return FanSnapshot(
+        fan_id=fan.id,
+        first_name=fan.first_name or "",
+        last_name=fan.last_name,
+        username=fan.username,
+        telegram_language_code=fan.telegram_language,
+        language=fan.language,
+        fields={
+            name: value
+            for name, field in (await fields.of_fan(session, fan.id)).items()
+            if (value := fields.value_of(field)) is not None
+        },
+        tags=frozenset(await tags.names_of(session, fan.id)),
+        first_origin=touches[0][1].code if touches else None,
+        latest_origin=touches[-1][1].code if touches else None,
+        consents=await consents.granted_purposes(session, fan.id),
+        is_new=is_new,
+        conversation=dialogs.ConversationState.from_json(fan.conversation or {}),
+        timezone=fan.timezone,
+    )
+
+
+async def run_engine(
+    session: AsyncSession,
+    brand: CompiledBrand,
+    fan: Fan,
+    event: Input,
+    replies: Replies,
+    now: datetime,
+    *,
+    is_new: bool = False,
+    event_id: int | None = None,
+) -> Outcome:
+    """One input through the engine, its effects applied; the fan's state saved."""
+    snapshot = await load_snapshot(session, fan, is_new=is_new)
+    outcome = dialogs.handle(brand, snapshot, event, now)
+    for effect in outcome.effects:
+        await apply_effect(session, fan, effect, replies, now, event_id=event_id)
+    fan.conversation = outcome.state.to_json()
+    return outcome
+
+
+async def apply_effect(
+    session: AsyncSession,
+    fan: Fan,
+    effect: dialogs.Effect,
+    replies: Replies,
+    now: datetime,
+    *,
+    event_id: int | None = None,
+) -> None:
+    match effect:
+        case dialogs.Reply():
+            await _reply(session, fan, effect, replies, now)
+        case dialogs.AddTag(tag=tag, source=source):
+            await tags.add(session, fan.id, tag, TAG_SOURCES[source.kind], now, detail=source.ref)
+        case dialogs.RemoveTag(tag=tag):
+            await tags.remove(session, fan.id, tag)
+        case dialogs.SetField(name=name, value=value, source=source, category=category):
+            await fields.set_value(
+                session,
+                fan.id,
+                name,
+                value,
+                category=category,
+                source=f"{source.kind}:{source.ref}",
+                now=now,
+            )
+        case dialogs.RecordEvent(kind=kind, data=data):
+            await events.record(session, fan.id, kind, now, data=dict(data))
+        case dialogs.KeywordHit(keyword=keyword):
+            await keywords.record_hits(session, fan.id, [keyword], now, event_id=event_id)
+        case dialogs.SetLanguage(language=language):
+            fan.language = language
+        case dialogs.GrantConsent(purpose=purpose, proof=proof):
+            await consents.record(
+                session, fan.id, purpose, granted=True, proof=dict(proof), now=now
+            )
+        case dialogs.RefuseConsent(purpose=purpose, proof=proof):
+            await consents.record(
+                session, fan.id, purpose, granted=False, proof=dict(proof), now=now
+            )
+        case dialogs.OptOut():
+            await lifecycle.opt_out(session, fan, now, via="script")
+        case dialogs.OptIn():
+            await lifecycle.opt_in(session, fan, now)
+        case dialogs.Escalate(reason=reason):
+            await events.record(session, fan.id, EventKind.ESCALATED, now, data={"reason": reason})
+        case dialogs.RenderFailed(step=step, language=language, error=error):
+            script_problems["render_failed"] += 1
+            logger.warning("template of %s (%s) failed: %s", step, language, error)
+        case dialogs.LoopStopped(step=step):
+            script_problems["loop_stopped"] += 1
+            logger.warning("steps loop without waiting; stopped at %s", step)
+        case dialogs.Skipped(reason=reason):
+            logger.debug("engine skipped for fan %s: %s", fan.id, reason)
+        case dialogs.CampaignStart():
+            pass  # the origin touch is recorded by storage.lifecycle.start
+
+
+async def _reply(
+    session: AsyncSession, fan: Fan, reply: dialogs.Reply, replies: Replies, now: datetime
+) -> None:
+    if fan.chat_id is None:
+        return
+    buttons = [[(button.label, button.callback_data) for button in row] for row in reply.buttons]
+    await replies.add(
+        session, Reply(fan.id, fan.chat_id, reply.text, buttons, step=reply.step), now
+    )
