@@ -112,13 +112,19 @@ async def test_the_spring_gift_journey_is_stored(
         profile = await fields.of_fan(session, stored.id)
         fan_tags = {name: tag.source for name, tag in await tags.of_fan(session, stored.id)}
         hits = (
-            await session.execute(
-                select(KeywordHit.keyword).where(KeywordHit.fan_id == stored.id)
+            (
+                await session.execute(
+                    select(KeywordHit.keyword).where(KeywordHit.fan_id == stored.id)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         kinds = (
-            await session.execute(select(Event.kind).where(Event.fan_id == stored.id))
-        ).scalars().all()
+            (await session.execute(select(Event.kind).where(Event.fan_id == stored.id)))
+            .scalars()
+            .all()
+        )
     assert granted == {"daily", "offers", "profiling"}
     assert {name: fields.value_of(field) for name, field in profile.items()} == {
         "gender": "female",
