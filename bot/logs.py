@@ -34,6 +34,8 @@ def configure_logging(settings: Settings) -> None:
     ]
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactSecrets(secrets))
-    # aiogram logs every update at INFO; for us that is DEBUG detail.
+    # aiogram logs every update, aiohttp every request (each long poll) at INFO: for us
+    # that is DEBUG detail.
     if settings.log_level != "DEBUG":
-        logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+        for chatty in ("aiogram.event", "aiohttp.access"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
