@@ -34,7 +34,8 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 async def test_an_invalid_folder_is_rejected_whole(database: Database, tmp_path: Path) -> None:
     folder = _copy_brand(tmp_path)
-    _edit(folder / "campaigns.yaml", "tags: [store_visitor]", "tags: [store_visitor]\n    bogus: 1")
+    unknown_key = "tags: [store_visitor]\n    bogus: 1"
+    _edit(folder / "campaigns.yaml", "tags: [store_visitor]", unknown_key)
     _edit(folder / "dialogs" / "main.yaml", "go: shop.handbags", "go: shop.nowhere")
     result = await brand.import_dir(database, folder, author="test", now=NOW)
     assert result.version is None
@@ -56,7 +57,8 @@ async def test_import_export_and_rollback(database: Database, tmp_path: Path) ->
     async with database.session() as session:
         assert await brand_versions.active_id(session) == second.version.id
         store = await origins.by_code(session, "store_qr")
-        assert store is not None and store.name == "Counter QR"
+        assert store is not None
+        assert store.name == "Counter QR"
 
     exported = tmp_path / "exported"
     await brand.export_active(database, exported)
@@ -66,7 +68,8 @@ async def test_import_export_and_rollback(database: Database, tmp_path: Path) ->
     async with database.session() as session:
         assert await brand_versions.active_id(session) == first.version.id
         store = await origins.by_code(session, "store_qr")
-        assert store is not None and store.name == "QR code on the store counter"
+        assert store is not None
+        assert store.name == "QR code on the store counter"
         assert len(await brand_versions.history(session)) == 2
 
 
