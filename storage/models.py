@@ -93,6 +93,10 @@ class Fan(Base):
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The dialog engine's state for this fan (which step, what was asked when).
     conversation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Daily openers the fan left unanswered in a row, and the first local date the next
+    # one may be planned (None: any day). Writing to the bot resets both.
+    daily_ignored: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    daily_next_on: Mapped[date | None] = mapped_column(Date)
 
 
 class FanField(Base):
@@ -259,3 +263,51 @@ class BrandVersion(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"  # waiting for its due time
+    SENDING = "sending"  # claimed by a sender; a crash here leaves it for `unknown`
+    SENT = "sent"
+    SKIPPED = "skipped"  # the contact policy said no (reason says why)
+    FAILED = "failed"  # Telegram refused it for good
+    CANCELLED = "cancelled"  # withdrawn before sending (fan blocked, rule cancelled)
+    UNKNOWN = "unknown"  # found in `sending` after a crash: maybe sent, never resent
+
+
+class OutboxMessage(Base):
+    """A proactive message to send to one fan at a due time. Nothing else sends first."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('pending', 'sending', 'sent', 'skipped', 'failed', 'cancelled', 'unknown')",
+            name="state",
+        ),
+        Index("ix_outbox_state_due", "state", "due_at"),
+        Index("ix_outbox_fan_state", "fan_id", "state"),
+        Index("ix_outbox_source_state", "source", "source_ref", "state"),
+        Index("ix_outbox_fan_sent", "fan_id", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    fan_id: Mapped[int] = mapped_column(ForeignKey("fans.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(16))  # rule, daily, broadcast
+    source_ref: Mapped[str | None] = mapped_column(String(128))  # rule name, broadcast id
+    # What to send: {"step": "dialog.step"}, {"daily": true} or {"text": {lang: template}}.
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    purpose: Mapped[str | None] = mapped_column(String(32))  # the consent it needs
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(10), default=OutboxState.PENDING)
+    # The same rule firing twice for the same reason makes one row.
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # A condition re-checked at send time ("still has not claimed the gift").
+    recheck: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,64 @@
+"""Telegram's sending limits, kept on our side so that Telegram rarely has to say 429.
+
+A global token bucket (default 30 messages a second, up to 1000 for paid broadcasts) and
+one message a second per chat. A 429 pauses everything for exactly its retry_after and
+lowers the rate for a while; it climbs back while sends succeed.
+"""
+
+import asyncio
+import time
+from collections.abc import Callable
+
+# After a 429 the rate drops by this factor, and recovers by RECOVERY per success.
+SLOW_DOWN = 0.8
+RECOVERY = 1.002
+MIN_RATE = 1.0
+PER_CHAT_INTERVAL = 1.0
+# Chats not written to for this long are forgotten (bounded memory on big broadcasts).
+CHAT_MEMORY_SECONDS = 5.0
+
+
+class RateLimiter:
+    def __init__(
+        self,
+        rate_per_second: float,
+        *,
+        per_chat_interval: float = PER_CHAT_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.configured_rate = rate_per_second
+        self.rate = rate_per_second
+        self.per_chat_interval = per_chat_interval
+        self._clock = clock
+        self._next_slot = clock()
+        self._paused_until = 0.0
+        self._chat_next: dict[int, float] = {}
+        self._lock = asyncio.Lock()
+
+    async def acquire(self, chat_id: int) -> None:
+        """Wait until a message to `chat_id` may go out."""
+        async with self._lock:
+            now = self._clock()
+            global_slot = max(now, self._next_slot, self._paused_until)
+            self._next_slot = global_slot + 1.0 / self.rate
+            # A chat written to a moment ago waits for its own slot without holding up
+            # the messages to everyone else.
+            slot = max(global_slot, self._chat_next.get(chat_id, 0.0))
+            self._chat_next[chat_id] = slot + self.per_chat_interval
+            self._forget_old_chats(now)
+        delay = slot - self._clock()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def too_many_requests(self, retry_after: float) -> None:
+        """Telegram said 429: pause everything for retry_after, then go slower."""
+        self._paused_until = max(self._paused_until, self._clock() + retry_after)
+        self.rate = max(MIN_RATE, self.rate * SLOW_DOWN)
+
+    def succeeded(self) -> None:
+        self.rate = min(self.configured_rate, self.rate * RECOVERY)
+
+    def _forget_old_chats(self, now: float) -> None:
+        if len(self._chat_next) > 10_000:
+            horizon = now - CHAT_MEMORY_SECONDS
+            self._chat_next = {c: t for c, t in self._chat_next.items() if t > horizon}

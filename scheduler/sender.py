@@ -1,0 +1,367 @@
+"""The outbox sender: the only code that sends proactive messages.
+
+One batch at a time: claim due rows (`sending`, committed), decide and render them in one
+transaction (the contact policy re-checked at send time, the fan's conversation moved to
+the step being sent), send them within Telegram's limits, and record every outcome. A crash
+between the claim and the record leaves rows `sending`; they become `unknown` and are
+never sent again blindly (a duplicate message is worse than a missing one).
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import dialogs
+from dialogs import CompiledBrand
+from handlers.dialog_adapter import run_engine
+from handlers.replies import Replies, keyboard
+from scheduler import policy
+from scheduler.rate_limit import RateLimiter
+from storage import lifecycle
+from storage.brand_cache import BrandCache, NoActiveBrandError
+from storage.clock import Clock
+from storage.database import Database
+from storage.models import Consent, EventKind, Fan, OutboxMessage, OutboxState
+from storage.repositories import events, outbox
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+MAX_ATTEMPTS = 5  # network errors and 5xx, then the row fails
+RETRY_BACKOFF = timedelta(seconds=30)
+NO_BRAND_WAIT = timedelta(minutes=5)
+
+# Checks a stored condition for one fan at send time (the segment compiler does it in SQL).
+Recheck = Callable[[AsyncSession, dict[str, Any], int, datetime], Awaitable[bool]]
+
+
+@dataclass
+class SenderStats:
+    sent: int = 0
+    skipped: int = 0
+    postponed: int = 0
+    cancelled: int = 0
+    failed: int = 0
+    retried: int = 0
+    too_many_requests: int = 0
+    unknown: int = 0
+
+
+@dataclass
+class Delivery:
+    """A row whose texts are ready to go, and what happened when they went."""
+
+    row_id: int
+    fan_id: int
+    chat_id: int
+    replies: Replies
+    message_id: int | None = None
+    error: str | None = None
+    outcome: str = "pending"  # sent, blocked, refused, retry, too_many_requests
+    retry_after: float = 0.0
+
+
+@dataclass
+class _Batch:
+    deliveries: list[Delivery] = field(default_factory=list)
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        database: Database,
+        bot: Bot,
+        brand_cache: BrandCache[CompiledBrand],
+        clock: Clock,
+        limiter: RateLimiter,
+        *,
+        recheck: Recheck | None = None,
+        concurrency: int = 64,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self.database = database
+        self.bot = bot
+        self.brand_cache = brand_cache
+        self.clock = clock
+        self.limiter = limiter
+        self.recheck = recheck
+        self.batch_size = batch_size
+        self.stats = SenderStats()
+        self._sending = asyncio.Semaphore(concurrency)
+
+    async def recover(self, lease: timedelta = outbox.SENDING_LEASE) -> int:
+        """Rows a dead sender left `sending`: reported as unknown, never resent."""
+        async with self.database.session() as session:
+            count = await outbox.mark_abandoned_unknown(session, self.clock(), lease)
+            await session.commit()
+        if count:
+            self.stats.unknown += count
+            logger.warning("%s outbox rows were being sent during a crash: marked unknown", count)
+        return count
+
+    async def tick(self, max_seconds: float = 5.0) -> int:
+        """Send what is due, batch after batch, for at most about `max_seconds`."""
+        started, total = time.monotonic(), 0
+        while time.monotonic() - started < max_seconds:
+            count = await self.run_batch()
+            total += count
+            if count < self.batch_size:
+                break
+        return total
+
+    async def run_batch(self) -> int:
+        now = self.clock()
+        async with self.database.session() as session:
+            rows = await outbox.claim_due(session, now, self.batch_size)
+            await session.commit()
+        if not rows:
+            return 0
+        batch = await self._prepare([row.id for row in rows], now)
+        await asyncio.gather(*(self._deliver(delivery) for delivery in batch.deliveries))
+        await self._record(batch.deliveries)
+        return len(rows)
+
+    async def _prepare(self, row_ids: Sequence[int], now: datetime) -> _Batch:
+        """Decide every claimed row and render the ones that go, in one transaction."""
+        batch = _Batch()
+        async with self.database.session() as session:
+            rows = await _load_rows(session, row_ids)
+            try:
+                brand = await self.brand_cache.current(session)
+            except NoActiveBrandError:
+                for row in rows:
+                    _postpone(row, "no_brand", now + NO_BRAND_WAIT)
+                await session.commit()
+                return batch
+            facts = await _fan_facts(session, rows, now)
+            for row in rows:
+                delivery = await self._decide_and_render(session, brand, row, facts, now)
+                if delivery is not None:
+                    batch.deliveries.append(delivery)
+            await session.commit()
+        return batch
+
+    async def _decide_and_render(
+        self,
+        session: AsyncSession,
+        brand: CompiledBrand,
+        row: OutboxMessage,
+        facts: dict[int, "_Facts"],
+        now: datetime,
+    ) -> Delivery | None:
+        fan_facts = facts[row.fan_id]
+        decision = policy.decide(
+            fan_facts.policy,
+            purpose=row.purpose,
+            priority=row.priority,
+            brand=brand.settings,
+            now=now,
+        )
+        if decision.verdict == policy.Verdict.SEND and not await self._still_true(
+            session, row, now
+        ):
+            decision = policy.Decision(policy.Verdict.SKIP, "condition_no_longer_true")
+        if decision.verdict != policy.Verdict.SEND:
+            self._apply_decision(row, decision)
+            return None
+        replies = Replies()
+        await run_engine(session, brand, fan_facts.fan, _engine_input(row), replies, now)
+        if not replies.items or fan_facts.fan.chat_id is None:
+            row.state, row.reason = OutboxState.SKIPPED, "nothing_to_say"
+            self.stats.skipped += 1
+            return None
+        fan_facts.count_planned_send()
+        return Delivery(row.id, row.fan_id, fan_facts.fan.chat_id, replies)
+
+    async def _still_true(self, session: AsyncSession, row: OutboxMessage, now: datetime) -> bool:
+        if not row.recheck or self.recheck is None:
+            return True
+        return await self.recheck(session, row.recheck, row.fan_id, now)
+
+    def _apply_decision(self, row: OutboxMessage, decision: policy.Decision) -> None:
+        if decision.verdict == policy.Verdict.POSTPONE:
+            assert decision.until is not None
+            _postpone(row, decision.reason or "postponed", decision.until)
+            self.stats.postponed += 1
+            return
+        row.state = (
+            OutboxState.CANCELLED
+            if decision.verdict == policy.Verdict.CANCEL
+            else OutboxState.SKIPPED
+        )
+        row.reason = decision.reason
+        if row.state == OutboxState.CANCELLED:
+            self.stats.cancelled += 1
+        else:
+            self.stats.skipped += 1
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        async with self._sending:
+            for reply in delivery.replies.items:
+                await self.limiter.acquire(delivery.chat_id)
+                if not await self._send_one(delivery, reply.text, reply.buttons):
+                    return
+            delivery.outcome = "sent"
+
+    async def _send_one(self, delivery: Delivery, text: str, buttons: Any) -> bool:
+        try:
+            message = await self.bot.send_message(
+                delivery.chat_id, text, reply_markup=keyboard(buttons)
+            )
+        except TelegramRetryAfter as error:
+            self.limiter.too_many_requests(error.retry_after)
+            self.stats.too_many_requests += 1
+            return _fail(delivery, "too_many_requests", error.message, error.retry_after)
+        except TelegramForbiddenError as error:
+            return _fail(delivery, "blocked", error.message)
+        except TelegramBadRequest as error:
+            return _fail(delivery, "refused", error.message)
+        except (TelegramNetworkError, TelegramServerError) as error:
+            return _fail(delivery, "retry", str(error))
+        self.limiter.succeeded()
+        delivery.message_id = delivery.message_id or message.message_id
+        return True
+
+    async def _record(self, deliveries: Sequence[Delivery]) -> None:
+        if not deliveries:
+            return
+        now = self.clock()
+        async with self.database.session() as session:
+            rows = {
+                row.id: row for row in await _load_rows(session, [d.row_id for d in deliveries])
+            }
+            for delivery in deliveries:
+                await self._record_one(session, rows[delivery.row_id], delivery, now)
+            await session.commit()
+
+    async def _record_one(
+        self, session: AsyncSession, row: OutboxMessage, delivery: Delivery, now: datetime
+    ) -> None:
+        if delivery.message_id is not None:
+            # Sent (a failure after the first of several texts still counts as sent).
+            row.state, row.sent_at, row.reason = OutboxState.SENT, now, None
+            row.telegram_message_id = delivery.message_id
+            row.error = delivery.error
+            self.stats.sent += 1
+            return
+        row.error = delivery.error
+        if delivery.outcome == "blocked":
+            await self._fan_blocked(session, row, now)
+        elif delivery.outcome == "refused":
+            row.state, row.reason = OutboxState.FAILED, "refused"
+            self.stats.failed += 1
+            await events.record(
+                session, row.fan_id, EventKind.DELIVERY_FAILED, now, data={"error": row.error}
+            )
+        elif delivery.outcome == "too_many_requests":
+            # Not the row's fault: back in the queue exactly after retry_after.
+            row.attempts -= 1
+            _postpone(row, "too_many_requests", now + timedelta(seconds=delivery.retry_after))
+            self.stats.retried += 1
+        elif row.attempts >= MAX_ATTEMPTS:
+            row.state, row.reason = OutboxState.FAILED, "network"
+            self.stats.failed += 1
+        else:
+            _postpone(row, "network", now + RETRY_BACKOFF * row.attempts)
+            self.stats.retried += 1
+
+    async def _fan_blocked(self, session: AsyncSession, row: OutboxMessage, now: datetime) -> None:
+        row.state, row.reason = OutboxState.CANCELLED, "blocked"
+        self.stats.cancelled += 1
+        fan = await session.get(Fan, row.fan_id)
+        if fan is not None:
+            await lifecycle.blocked(session, fan, now)
+            await events.record(
+                session, fan.id, EventKind.DELIVERY_FAILED, now, data={"error": row.error}
+            )
+        cancelled = await outbox.cancel_pending(session, row.fan_id, "blocked")
+        self.stats.cancelled += cancelled
+
+
+@dataclass
+class _Facts:
+    fan: Fan
+    policy: policy.FanFacts
+
+    def count_planned_send(self) -> None:
+        """Later rows of the same batch see this send under the caps."""
+        facts = self.policy
+        self.policy = policy.FanFacts(
+            status=facts.status,
+            consents=facts.consents,
+            timezone=facts.timezone,
+            last_message_at=facts.last_message_at,
+            sent_last_day=facts.sent_last_day + 1,
+            sent_last_week=facts.sent_last_week + 1,
+            taken_over=facts.taken_over,
+        )
+
+
+async def _load_rows(session: AsyncSession, row_ids: Sequence[int]) -> list[OutboxMessage]:
+    result = await session.execute(
+        select(OutboxMessage)
+        .where(OutboxMessage.id.in_(list(row_ids)))
+        .order_by(OutboxMessage.priority.desc(), OutboxMessage.due_at, OutboxMessage.id)
+    )
+    return list(result.scalars())
+
+
+async def _fan_facts(
+    session: AsyncSession, rows: Sequence[OutboxMessage], now: datetime
+) -> dict[int, _Facts]:
+    fan_ids = list({row.fan_id for row in rows})
+    fans = (await session.execute(select(Fan).where(Fan.id.in_(fan_ids)))).scalars()
+    consent_rows = await session.execute(
+        select(Consent.fan_id, Consent.purpose).where(
+            Consent.fan_id.in_(fan_ids), Consent.granted.is_(True)
+        )
+    )
+    consents: dict[int, set[str]] = {}
+    for fan_id, purpose in consent_rows:
+        consents.setdefault(fan_id, set()).add(purpose)
+    last_day = await outbox.sent_since(session, fan_ids, now - timedelta(days=1))
+    last_week = await outbox.sent_since(session, fan_ids, now - timedelta(days=7))
+    return {
+        fan.id: _Facts(
+            fan,
+            policy.FanFacts(
+                status=fan.status,
+                consents=frozenset(consents.get(fan.id, ())),
+                timezone=fan.timezone,
+                last_message_at=fan.last_message_at,
+                sent_last_day=last_day.get(fan.id, 0),
+                sent_last_week=last_week.get(fan.id, 0),
+            ),
+        )
+        for fan in fans
+    }
+
+
+def _engine_input(row: OutboxMessage) -> dialogs.Input:
+    if row.content.get("daily"):
+        return dialogs.DailyOpener()
+    return dialogs.GoTo(str(row.content["step"]))
+
+
+def _postpone(row: OutboxMessage, reason: str, until: datetime) -> None:
+    row.state, row.reason, row.due_at = OutboxState.PENDING, reason, until
+
+
+def _fail(delivery: Delivery, outcome: str, error: str, retry_after: float = 0.0) -> bool:
+    delivery.outcome, delivery.error, delivery.retry_after = outcome, error, retry_after
+    return False

@@ -1,0 +1,140 @@
+"""The outbox: proactive messages waiting for their time, claimed by senders."""
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import OutboxMessage, OutboxState
+from storage.repositories._upsert import insert_ignoring_conflicts
+
+# A claimed row still `sending` after this long belongs to a sender that died.
+SENDING_LEASE = timedelta(minutes=2)
+
+
+async def enqueue(session: AsyncSession, rows: Sequence[dict[str, Any]], now: datetime) -> int:
+    """Add rows (fan_id, source, content, due_at, ...); a repeated dedupe_key is skipped."""
+    if not rows:
+        return 0
+    values = [
+        {
+            "source_ref": None,
+            "purpose": None,
+            "priority": 0,
+            "dedupe_key": None,
+            "recheck": None,
+            **row,
+            "state": OutboxState.PENDING,
+            "attempts": 0,
+            "created_at": now,
+        }
+        for row in rows
+    ]
+    statement = insert_ignoring_conflicts(session, OutboxMessage).returning(OutboxMessage.id)
+    return len((await session.execute(statement, values)).scalars().all())
+
+
+async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[OutboxMessage]:
+    """Lock due rows for this sender (others skip them) and mark them `sending`.
+
+    Higher priority first, so that when a fan's cap is reached the important message is
+    the one that went out.
+    """
+    rows = list(
+        (
+            await session.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.due_at <= now)
+                .order_by(OutboxMessage.priority.desc(), OutboxMessage.due_at, OutboxMessage.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).scalars()
+    )
+    for row in rows:
+        row.state = OutboxState.SENDING
+        row.claimed_at = now
+        row.attempts += 1
+    return rows
+
+
+async def mark_abandoned_unknown(session: AsyncSession, now: datetime, lease: timedelta) -> int:
+    """Rows left `sending` longer than `lease` were maybe sent: never send them again."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.state == OutboxState.SENDING,
+            OutboxMessage.claimed_at <= now - lease,
+        )
+        .values(state=OutboxState.UNKNOWN, reason="sender_crashed")
+        .returning(OutboxMessage.id)
+    )
+    return len(result.scalars().all())
+
+
+async def cancel_pending(
+    session: AsyncSession,
+    fan_id: int,
+    reason: str,
+    *,
+    source: str | None = None,
+    source_ref: str | None = None,
+) -> int:
+    """Withdraw a fan's pending rows (all, or one rule's / broadcast's)."""
+    conditions = [OutboxMessage.fan_id == fan_id, OutboxMessage.state == OutboxState.PENDING]
+    if source is not None:
+        conditions.append(OutboxMessage.source == source)
+    if source_ref is not None:
+        conditions.append(OutboxMessage.source_ref == source_ref)
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(*conditions)
+        .values(state=OutboxState.CANCELLED, reason=reason)
+        .returning(OutboxMessage.id)
+    )
+    return len(result.scalars().all())
+
+
+async def sent_since(
+    session: AsyncSession, fan_ids: Iterable[int], since: datetime
+) -> dict[int, int]:
+    """How many proactive messages each fan was sent since `since` (for the caps)."""
+    result = await session.execute(
+        select(OutboxMessage.fan_id, func.count())
+        .where(
+            OutboxMessage.fan_id.in_(list(fan_ids)),
+            OutboxMessage.state == OutboxState.SENT,
+            OutboxMessage.sent_at >= since,
+        )
+        .group_by(OutboxMessage.fan_id)
+    )
+    return {fan_id: int(count) for fan_id, count in result}
+
+
+async def counts(
+    session: AsyncSession, *, source: str | None = None, source_ref: str | None = None
+) -> dict[str, int]:
+    """Rows by state (and skip reason), for progress and delivery stats."""
+    query = select(OutboxMessage.state, OutboxMessage.reason, func.count()).group_by(
+        OutboxMessage.state, OutboxMessage.reason
+    )
+    if source is not None:
+        query = query.where(OutboxMessage.source == source)
+    if source_ref is not None:
+        query = query.where(OutboxMessage.source_ref == source_ref)
+    totals: dict[str, int] = {}
+    for state, reason, count in await session.execute(query):
+        key = f"{state}:{reason}" if reason else str(state)
+        totals[key] = totals.get(key, 0) + int(count)
+    return totals
+
+
+async def pending_of(session: AsyncSession, fan_id: int) -> list[OutboxMessage]:
+    result = await session.execute(
+        select(OutboxMessage)
+        .where(OutboxMessage.fan_id == fan_id, OutboxMessage.state == OutboxState.PENDING)
+        .order_by(OutboxMessage.due_at)
+    )
+    return list(result.scalars())

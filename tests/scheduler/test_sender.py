@@ -1,0 +1,159 @@
+"""The outbox sender against the sandbox: the contact policy, Telegram's answers, crashes."""
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from scheduler.sender import OutboxSender
+from storage.models import FanStatus, OutboxMessage, OutboxState
+from storage.repositories import fans, outbox
+from tests.scheduler.conftest import World
+
+
+async def test_a_due_row_is_sent_and_moves_the_conversation(world: World) -> None:
+    fan, user_id = await world.fan()
+    await world.enqueue(fan)
+    assert await world.sender.run_batch() == 1
+    [message] = await world.sandbox.wait_for_messages(user_id)
+    assert message.text == "Lovely! What are you shopping for today?"
+    assert await world.rows(fan) == [(OutboxState.SENT, None)]
+    async with world.database.session() as session:
+        stored = await fans.get(session, fan.id)
+    assert stored is not None
+    assert stored.conversation["step"] == "buy"  # the fan's answer continues the dialog
+
+
+async def test_rows_not_yet_due_wait(world: World) -> None:
+    fan, _ = await world.fan()
+    world.clock.advance(hours=1)
+    await world.enqueue(fan)
+    world.clock.advance(hours=-1)
+    assert await world.sender.run_batch() == 0
+    assert await world.rows(fan) == [(OutboxState.PENDING, None)]
+
+
+async def test_opted_out_and_unconsented_fans_are_skipped_with_a_reason(world: World) -> None:
+    opted_out, _ = await world.fan(status=FanStatus.OPTED_OUT)
+    unconsented, _ = await world.fan(consent=("daily",))
+    await world.enqueue(opted_out)
+    await world.enqueue(unconsented)
+    await world.sender.run_batch()
+    assert await world.rows(opted_out) == [(OutboxState.SKIPPED, "opted_out")]
+    assert await world.rows(unconsented) == [(OutboxState.SKIPPED, "no_consent")]
+    assert world.sender.stats.skipped == 2
+
+
+async def test_quiet_hours_postpone_to_the_end_of_the_fans_night(world: World) -> None:
+    # 12:00 in Shanghai is 23:00 the day before in New York: quiet there.
+    fan, _ = await world.fan(timezone="America/New_York")
+    await world.enqueue(fan)
+    await world.sender.run_batch()
+    async with world.database.session() as session:
+        row = (await session.execute(select(OutboxMessage))).scalar_one()
+    assert (row.state, row.reason) == (OutboxState.PENDING, "quiet_hours")
+    assert row.due_at.isoformat() == "2026-03-02T14:00:00+00:00"  # 09:00 EST
+
+
+async def test_the_cap_keeps_the_higher_priority_message(world: World) -> None:
+    fan, user_id = await world.fan()
+    await world.enqueue(fan, priority=0, dedupe_key="low-1")
+    await world.enqueue(fan, priority=5, dedupe_key="high")
+    await world.enqueue(fan, priority=0, dedupe_key="low-2")
+    await world.enqueue(fan, priority=3, dedupe_key="mid")  # the cap is 2 a day
+    await world.sender.run_batch()
+    async with world.database.session() as session:
+        result = await session.execute(
+            select(OutboxMessage.dedupe_key, OutboxMessage.state, OutboxMessage.reason)
+        )
+        states = {key: (state, reason) for key, state, reason in result}
+    assert states["high"] == (OutboxState.SENT, None)
+    assert states["mid"] == (OutboxState.SENT, None)
+    assert states["low-1"] == (OutboxState.SKIPPED, "daily_cap")
+    assert states["low-2"] == (OutboxState.SKIPPED, "daily_cap")
+    assert len(await world.sandbox.messages(user_id)) == 2
+
+
+async def test_the_same_dedupe_key_makes_one_row(world: World) -> None:
+    fan, _ = await world.fan()
+    await world.enqueue(fan, dedupe_key="spring_reminder:1")
+    await world.enqueue(fan, dedupe_key="spring_reminder:1")
+    assert len(await world.rows(fan)) == 1
+
+
+async def test_a_fan_who_blocked_the_bot_is_marked_and_their_rows_cancelled(
+    world: World,
+) -> None:
+    fan, user_id = await world.fan()
+    await world.sandbox.set_faults(blocked_user_ids=[user_id])
+    await world.enqueue(fan, dedupe_key="now")
+    await world.enqueue(fan, dedupe_key="later", due_at=world.clock.now + timedelta(hours=5))
+    await world.sender.run_batch()
+    assert await world.rows(fan) == [
+        (OutboxState.CANCELLED, "blocked"),
+        (OutboxState.CANCELLED, "blocked"),
+    ]
+    async with world.database.session() as session:
+        stored = await fans.get(session, fan.id)
+    assert stored is not None
+    assert stored.status == FanStatus.BLOCKED
+
+
+async def test_too_many_requests_requeue_after_retry_after_and_send_once(world: World) -> None:
+    fan_rows = [await world.fan() for _ in range(5)]
+    for fan, _ in fan_rows:
+        await world.enqueue(fan)
+    await world.sandbox.set_faults(storm_remaining=2, storm_retry_after=3)
+    await world.sender.run_batch()
+    assert world.sender.stats.too_many_requests == 2
+    async with world.database.session() as session:
+        waiting = (
+            (
+                await session.execute(
+                    select(OutboxMessage).where(OutboxMessage.state == OutboxState.PENDING)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len(waiting) == 2
+    assert all(row.reason == "too_many_requests" for row in waiting)
+    assert all((row.due_at - world.clock.now).total_seconds() == 3 for row in waiting)
+
+    world.clock.advance(seconds=3)
+    await world.sender.run_batch()
+    for fan, user_id in fan_rows:
+        assert await world.rows(fan) == [(OutboxState.SENT, None)]
+        assert len(await world.sandbox.messages(user_id)) == 1
+
+
+async def test_rows_claimed_before_a_crash_are_never_sent_again(world: World) -> None:
+    fan, user_id = await world.fan()
+    await world.enqueue(fan)
+    async with world.database.session() as session:
+        await outbox.claim_due(session, world.clock(), 10)  # ... and the sender dies here
+        await session.commit()
+    world.clock.advance(minutes=3)
+    assert await world.sender.recover() == 1
+    assert await world.sender.run_batch() == 0
+    assert await world.rows(fan) == [(OutboxState.UNKNOWN, "sender_crashed")]
+    assert await world.sandbox.messages(user_id) == []
+
+
+async def test_two_senders_share_the_work_without_duplicates(world: World) -> None:
+    fans_and_users = [await world.fan() for _ in range(30)]
+    for fan, _ in fans_and_users:
+        await world.enqueue(fan)
+    other = OutboxSender(
+        world.database,
+        world.bot,
+        world.sender.brand_cache,
+        world.clock,
+        world.sender.limiter,
+        batch_size=7,
+    )
+    world.sender.batch_size = 7
+    await asyncio.gather(world.sender.tick(), other.tick())
+    assert world.sender.stats.sent + other.stats.sent == 30
+    for _, user_id in fans_and_users:
+        assert len(await world.sandbox.messages(user_id)) == 1
