@@ -13,13 +13,18 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 import dialogs
 from bot import brand
 from bot.polling import Poller
 from bot.processor import InboxProcessor
 from bot.settings import Settings
+from dialogs import CompiledBrand
 from handlers.routers import setup_dispatcher
+from scheduler.jobs import create_scheduler
+from scheduler.rate_limit import RateLimiter
+from scheduler.sender import OutboxSender
 from storage import migrate
 from storage.brand_cache import BrandCache
 from storage.clock import Clock, utc_now
@@ -35,6 +40,8 @@ class App:
     bot: Bot
     dispatcher: Dispatcher
     processor: InboxProcessor
+    sender: OutboxSender
+    scheduler: AsyncIOScheduler
     clock: Clock = field(default=utc_now)
     # Set by the run mode once updates are being taken in.
     ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -77,10 +84,10 @@ def create_bot(settings: Settings) -> Bot:
     )
 
 
-def create_dispatcher(settings: Settings) -> Dispatcher:
+def create_dispatcher(settings: Settings, brand_cache: BrandCache[CompiledBrand]) -> Dispatcher:
     dispatcher = Dispatcher(storage=_fsm_storage(settings))
     # Workflow data every handler can ask for by name.
-    dispatcher["brand_cache"] = BrandCache(dialogs.compile_brand)
+    dispatcher["brand_cache"] = brand_cache
     setup_dispatcher(dispatcher)
     return dispatcher
 
@@ -88,11 +95,16 @@ def create_dispatcher(settings: Settings) -> Dispatcher:
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> App:
     database = Database(settings.database_url)
     bot = create_bot(settings)
-    dispatcher = create_dispatcher(settings)
+    brand_cache = BrandCache(dialogs.compile_brand)
+    dispatcher = create_dispatcher(settings, brand_cache)
     processor = InboxProcessor(
         database, dispatcher, bot, clock, concurrency=settings.max_concurrent_updates
     )
-    return App(settings, database, bot, dispatcher, processor, clock)
+    sender = OutboxSender(
+        database, bot, brand_cache, clock, RateLimiter(settings.send_rate), recheck=None
+    )
+    scheduler = create_scheduler(database, sender, brand_cache, clock)
+    return App(settings, database, bot, dispatcher, processor, sender, scheduler, clock)
 
 
 def _fsm_storage(settings: Settings) -> BaseStorage:

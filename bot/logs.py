@@ -34,8 +34,8 @@ def configure_logging(settings: Settings) -> None:
     ]
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactSecrets(secrets))
-    # aiogram logs every update, aiohttp every request (each long poll) at INFO: for us
-    # that is DEBUG detail.
+    # aiogram logs every update, aiohttp every request (each long poll), APScheduler every
+    # tick at INFO: for us that is DEBUG detail.
     if settings.log_level != "DEBUG":
-        for chatty in ("aiogram.event", "aiohttp.access"):
+        for chatty in ("aiogram.event", "aiohttp.access", "apscheduler.executors.default"):
             logging.getLogger(chatty).setLevel(logging.WARNING)

@@ -5,11 +5,13 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 
 from aiohttp import web
 
 from bot.app import App
 from bot.webhook import create_webhook_handler
+from storage.repositories.outbox import SENDING_LEASE
 
 logger = logging.getLogger(__name__)
 
@@ -34,9 +36,15 @@ async def running(app: App) -> AsyncIterator[None]:
     me = await app.bot.get_me()
     logger.info("bot @%s (id %s) ready", me.username, me.id)
     processor = asyncio.create_task(app.processor.run(), name="inbox-processor")
+    # With one SQLite writer, rows still `sending` can only be from before this start.
+    await app.sender.recover(timedelta(0) if app.database.is_sqlite else SENDING_LEASE)
+    app.scheduler.start()
     try:
         yield
     finally:
+        app.scheduler.shutdown(wait=False)
+        with suppress(TimeoutError):
+            await asyncio.wait_for(app.sender.wait_idle(), STOP_GRACE_SECONDS)
         app.processor.stop()
         with suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(processor), STOP_GRACE_SECONDS)

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     max_concurrent_updates: int = Field(default=8, ge=1, le=256)
     inbox_max_backlog: int = Field(default=1000, ge=10)
     polling_timeout: int = Field(default=25, ge=0, le=50)
+    # Proactive messages a second; Telegram allows about 30 (up to 1000 with paid broadcasts).
+    send_rate: float = Field(default=30.0, gt=0, le=1000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("bot_token")

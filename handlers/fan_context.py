@@ -51,14 +51,12 @@ async def record_inbound(
     session: AsyncSession, fan: Fan, update: Update, now: datetime
 ) -> Event | None:
     """Put what the fan sent on their timeline, with its content kind."""
-    if update.message is not None:
-        message = update.message
-        kind = EventKind.MESSAGE_IN
-    elif update.edited_message is not None:
-        message = update.edited_message
-        kind = EventKind.MESSAGE_EDITED
-    elif update.callback_query is not None:
-        fan.last_message_at = now
+    message = update.message or update.edited_message
+    if message is None and update.callback_query is None:
+        return None  # service updates (membership) are recorded by their handlers
+    _fan_spoke(fan, now)
+    if message is None:
+        assert update.callback_query is not None
         return await events.record(
             session,
             fan.id,
@@ -68,19 +66,22 @@ async def record_inbound(
             text=update.callback_query.data,
             update_id=update.update_id,
         )
-    else:
-        return None  # service updates (membership) are recorded by their handlers
-    fan.last_message_at = now
     return await events.record(
         session,
         fan.id,
-        kind,
+        EventKind.MESSAGE_IN if update.message is not None else EventKind.MESSAGE_EDITED,
         now,
         content_kind=content_kind(message),
         text=message.text or message.caption,
         data={"message_id": message.message_id},
         update_id=update.update_id,
     )
+
+
+def _fan_spoke(fan: Fan, now: datetime) -> None:
+    fan.last_message_at = now
+    # A fan who writes is back in the conversation: daily openers resume every day.
+    fan.daily_ignored, fan.daily_next_on = 0, None
 
 
 def _from_fan(user: User | None, chat: Chat | None) -> bool:

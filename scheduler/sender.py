@@ -30,7 +30,7 @@ import dialogs
 from dialogs import CompiledBrand
 from handlers.dialog_adapter import run_engine
 from handlers.replies import Replies, keyboard
-from scheduler import policy
+from scheduler import planner, policy
 from scheduler.rate_limit import RateLimiter
 from storage import lifecycle
 from storage.brand_cache import BrandCache, NoActiveBrandError
@@ -103,6 +103,7 @@ class OutboxSender:
         self.batch_size = batch_size
         self.stats = SenderStats()
         self._sending = asyncio.Semaphore(concurrency)
+        self._busy = asyncio.Lock()
 
     async def recover(self, lease: timedelta = outbox.SENDING_LEASE) -> int:
         """Rows a dead sender left `sending`: reported as unknown, never resent."""
@@ -114,15 +115,21 @@ class OutboxSender:
             logger.warning("%s outbox rows were being sent during a crash: marked unknown", count)
         return count
 
-    async def tick(self, max_seconds: float = 5.0) -> int:
-        """Send what is due, batch after batch, for at most about `max_seconds`."""
+    async def tick(self, max_seconds: float = 0.9) -> int:
+        """Send what is due, batch after batch, for about `max_seconds` (under the 1 s tick)."""
         started, total = time.monotonic(), 0
-        while time.monotonic() - started < max_seconds:
-            count = await self.run_batch()
-            total += count
-            if count < self.batch_size:
-                break
+        async with self._busy:
+            while time.monotonic() - started < max_seconds:
+                count = await self.run_batch()
+                total += count
+                if count < self.batch_size:
+                    break
         return total
+
+    async def wait_idle(self) -> None:
+        """Return once no batch is in flight (for a clean stop)."""
+        async with self._busy:
+            pass
 
     async def run_batch(self) -> int:
         now = self.clock()
@@ -186,6 +193,11 @@ class OutboxSender:
             self.stats.skipped += 1
             return None
         fan_facts.count_planned_send()
+        if row.source == "daily":
+            zone = policy.fan_zone(fan_facts.fan.timezone, brand.settings)
+            await planner.note_opener_going_out(
+                session, fan_facts.fan, now.astimezone(zone).date()
+            )
         return Delivery(row.id, row.fan_id, fan_facts.fan.chat_id, replies)
 
     async def _still_true(self, session: AsyncSession, row: OutboxMessage, now: datetime) -> bool:

@@ -5,7 +5,6 @@ which version is active and what its files are. A newly activated version is pic
 within `recheck_seconds`, without a restart.
 """
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -36,15 +35,14 @@ class BrandCache(Generic[Compiled]):
         self._version_id: int | None = None
         self._compiled: Compiled | None = None
         self._checked_at = float("-inf")
-        self._lock = asyncio.Lock()
 
     async def current(self, session: AsyncSession) -> Compiled:
         """The compiled active version (raises NoActiveBrandError when there is none)."""
-        if self._compiled is not None and not self._due():
-            return self._compiled
-        async with self._lock:
-            if self._compiled is None or self._due():
-                await self._refresh(session)
+        # No asyncio lock here on purpose: the refresh waits for the database, and a task
+        # holding the database's write lock may be waiting for the brand; two tasks
+        # compiling the same new version at once only costs a little time.
+        if self._compiled is None or self._due():
+            await self._refresh(session)
         assert self._compiled is not None
         return self._compiled
 

@@ -1,0 +1,86 @@
+"""APScheduler 3 runs the ticks; per-fan timers live in the outbox, not as jobs.
+
+Job defaults are chosen on purpose: `coalesce` runs a late job once instead of once per
+missed tick, `max_instances=1` never overlaps a slow tick with the next, and a generous
+`misfire_grace_time` keeps a tick that started late (a busy loop, a slow database) from
+being skipped silently as the 1 s default would.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.exc import SQLAlchemyError
+
+from dialogs import CompiledBrand
+from scheduler.planner import plan_daily
+from scheduler.sender import OutboxSender
+from storage.brand_cache import BrandCache, NoActiveBrandError
+from storage.clock import Clock
+from storage.database import Database
+
+logger = logging.getLogger(__name__)
+
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
+SENDER_EVERY = timedelta(seconds=1)
+PLANNER_EVERY = timedelta(minutes=5)
+RECOVERY_EVERY = timedelta(minutes=1)
+
+
+def create_scheduler(
+    database: Database,
+    sender: OutboxSender,
+    brand_cache: BrandCache[CompiledBrand],
+    clock: Clock,
+) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
+    scheduler.add_job(
+        _logged("outbox sender", sender.tick),
+        "interval",
+        seconds=SENDER_EVERY.total_seconds(),
+        id="outbox-sender",
+    )
+    scheduler.add_job(
+        _logged("outbox recovery", sender.recover),
+        "interval",
+        seconds=RECOVERY_EVERY.total_seconds(),
+        id="outbox-recovery",
+    )
+    scheduler.add_job(
+        _logged("daily planner", lambda: run_planner(database, brand_cache, clock)),
+        "interval",
+        seconds=PLANNER_EVERY.total_seconds(),
+        next_run_time=clock(),
+        id="daily-planner",
+    )
+    return scheduler
+
+
+async def run_planner(
+    database: Database, brand_cache: BrandCache[CompiledBrand], clock: Clock
+) -> int:
+    async with database.session() as session:
+        try:
+            brand = await brand_cache.current(session)
+        except NoActiveBrandError:
+            return 0
+        planned = await plan_daily(session, brand.settings, clock())
+        await session.commit()
+    if planned:
+        logger.info("planned %s daily openers", planned)
+    return planned
+
+
+def _logged(name: str, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    """A job that logs its failure and lives on (a dead database must not kill the tick)."""
+
+    async def run() -> None:
+        try:
+            await job()
+        except SQLAlchemyError as error:
+            logger.error("%s: database error: %s", name, error)
+        except Exception:
+            logger.exception("%s failed", name)
+
+    return run

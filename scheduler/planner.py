@@ -1,0 +1,130 @@
+"""The daily conversation: plan today's opener for every active fan who agreed to it.
+
+One INSERT ... SELECT per time zone: the database picks the fans, Python only computes
+when 10:30 (the brand's daily time) falls in each zone. A dedupe key per fan and local
+date makes planning idempotent, so the planner can run every few minutes; on PostgreSQL
+an advisory lock keeps it to one worker at a time.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import JSON, String, and_, cast, exists, func, literal, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogs import BrandSettings
+from scheduler.policy import fan_zone, local_instant
+from storage.models import Consent, Fan, FanStatus, OutboxMessage, OutboxState
+from storage.types import UTCDateTime
+
+logger = logging.getLogger(__name__)
+
+# A daily time passed less than this long ago is still planned for today.
+LATE_PLANNING = timedelta(hours=2)
+# Openers ignored in a row before the fan gets them less often, and the longest gap.
+BACK_OFF_AFTER = 3
+LONGEST_GAP_DAYS = 16
+PLANNER_LOCK_ID = 0x5241_5050  # "RAPP": one planner at a time across workers
+
+
+@dataclass(frozen=True)
+class Plan:
+    zone: str | None  # a fan's time zone name; None for fans without one
+    local_day: date
+    due_at: datetime
+
+
+def plan_for_zone(zone_name: str | None, brand: BrandSettings, now: datetime) -> Plan:
+    """When the opener is due for fans in `zone_name`: today, or tomorrow if long past."""
+    zone = fan_zone(zone_name, brand)
+    day = now.astimezone(zone).date()
+    due = local_instant(day, brand.daily_time, zone)
+    if due < now - LATE_PLANNING:
+        day += timedelta(days=1)
+        due = local_instant(day, brand.daily_time, zone)
+    return Plan(zone_name, day, max(due, now))
+
+
+def next_daily_day(local_day: date, ignored: int) -> date | None:
+    """After `ignored` unanswered openers in a row, the next day one may be planned."""
+    if ignored < BACK_OFF_AFTER:
+        return None
+    gap = min(2 ** (ignored - BACK_OFF_AFTER + 1), LONGEST_GAP_DAYS)
+    return local_day + timedelta(days=gap)
+
+
+async def note_opener_going_out(session: AsyncSession, fan: Fan, local_day: date) -> None:
+    """Count the previous opener as ignored if the fan has not written since; back off."""
+    previous = (
+        await session.execute(
+            select(func.max(OutboxMessage.sent_at)).where(
+                OutboxMessage.fan_id == fan.id,
+                OutboxMessage.source == "daily",
+                OutboxMessage.state == OutboxState.SENT.value,
+            )
+        )
+    ).scalar()
+    if previous is not None and (fan.last_message_at is None or fan.last_message_at < previous):
+        fan.daily_ignored += 1
+    fan.daily_next_on = next_daily_day(local_day, fan.daily_ignored)
+
+
+async def plan_daily(session: AsyncSession, brand: BrandSettings, now: datetime) -> int:
+    """Plan today's openers; how many were added. The caller commits."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        locked = await session.execute(select(func.pg_try_advisory_xact_lock(PLANNER_LOCK_ID)))
+        if not locked.scalar():
+            logger.info("another worker is planning the daily conversation")
+            return 0
+    zones = (await session.execute(select(Fan.timezone).distinct())).scalars().all()
+    planned = 0
+    for zone_name in zones:
+        planned += await _plan_zone(session, plan_for_zone(zone_name, brand, now), now)
+    return planned
+
+
+async def _plan_zone(session: AsyncSession, plan: Plan, now: datetime) -> int:
+    day_text = plan.local_day.isoformat()
+    zone_match = Fan.timezone.is_(None) if plan.zone is None else Fan.timezone == plan.zone
+    fans = select(
+        Fan.id,
+        literal("daily"),
+        literal({"daily": True}, JSON),
+        literal("daily"),
+        literal(0),
+        literal(plan.due_at, UTCDateTime()),
+        literal(OutboxState.PENDING.value),
+        literal("daily:") + cast(Fan.id, String) + literal(f":{day_text}"),
+        literal(0),
+        literal(now, UTCDateTime()),
+    ).where(
+        zone_match,
+        Fan.status == FanStatus.ACTIVE.value,
+        Fan.chat_id.is_not(None),
+        or_(Fan.daily_next_on.is_(None), Fan.daily_next_on <= plan.local_day),
+        exists().where(
+            and_(Consent.fan_id == Fan.id, Consent.purpose == "daily", Consent.granted.is_(True))
+        ),
+    )
+    columns = [
+        "fan_id",
+        "source",
+        "content",
+        "purpose",
+        "priority",
+        "due_at",
+        "state",
+        "dedupe_key",
+        "attempts",
+        "created_at",
+    ]
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OutboxMessage)
+    statement = (
+        insert.from_select(columns, fans)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxMessage.id)
+    )
+    return len((await session.execute(statement)).scalars().all())
