@@ -311,3 +311,66 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class HandoffState(StrEnum):
+    WAITING = "waiting"  # the fan asked for a person; no staff member has taken it yet
+    TAKEN = "taken"  # a staff member talks to the fan; the bot is paused for them
+    CLOSED = "closed"  # handed back to the bot
+
+
+class FanTopic(Base):
+    """The fan's topic in the staff forum supergroup, and their pinned card there."""
+
+    __tablename__ = "fan_topics"
+    __table_args__ = (Index("ix_fan_topics_chat_thread", "staff_chat_id", "thread_id"),)
+
+    fan_id: Mapped[int] = mapped_column(
+        ForeignKey("fans.id", ondelete="CASCADE"), primary_key=True
+    )
+    staff_chat_id: Mapped[int] = mapped_column(BigInteger)
+    thread_id: Mapped[int] = mapped_column(BigInteger)  # Telegram's message_thread_id
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    title: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Handoff(Base):
+    """One time a fan was handed to staff: who took it, how fast, how long."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (
+        CheckConstraint("state IN ('waiting', 'taken', 'closed')", name="state"),
+        Index("ix_handoffs_fan_state", "fan_id", "state"),
+        Index("ix_handoffs_state_opened", "state", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    fan_id: Mapped[int] = mapped_column(ForeignKey("fans.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(8), default=HandoffState.WAITING)
+    reason: Mapped[str] = mapped_column(String(128))
+    taken_by: Mapped[int | None] = mapped_column(BigInteger)  # the staff member's user id
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_staff_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_reason: Mapped[str | None] = mapped_column(String(32))  # handback, auto, blocked
+
+
+class RelayedMessage(Base):
+    """A message copied between the fan's chat and their staff topic (to mirror edits)."""
+
+    __tablename__ = "relayed_messages"
+    __table_args__ = (
+        Index("ix_relayed_staff", "staff_chat_id", "staff_message_id"),
+        Index("ix_relayed_fan", "fan_id", "fan_message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    fan_id: Mapped[int] = mapped_column(ForeignKey("fans.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(8))  # to_staff or to_fan
+    fan_message_id: Mapped[int] = mapped_column(BigInteger)
+    staff_chat_id: Mapped[int] = mapped_column(BigInteger)
+    staff_message_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
