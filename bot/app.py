@@ -103,7 +103,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> App:
     sender = OutboxSender(
         database, bot, brand_cache, clock, RateLimiter(settings.send_rate), recheck=None
     )
-    scheduler = create_scheduler(database, sender, brand_cache, clock)
+    scheduler = create_scheduler(database, sender, brand_cache, clock, settings.retention)
     return App(settings, database, bot, dispatcher, processor, sender, scheduler, clock)
 
 

@@ -200,6 +200,82 @@ def brand_activate(version_id: int) -> None:
     click.echo(f"version {version_id} is active")
 
 
+@main.group()
+def fan() -> None:
+    """A fan's data, for requests that come by other ways than the chat."""
+
+
+@fan.command("export")
+@click.argument("telegram_id", type=int)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout.")
+def fan_export(telegram_id: int, output: Path | None) -> None:
+    """Everything stored about the fan with this Telegram user id, as JSON."""
+    import json
+
+    from storage.privacy import export_fan
+    from storage.repositories import fans
+
+    async def run() -> dict[str, Any] | None:
+        async with _database() as database, database.session() as session:
+            found = await fans.get_by_telegram_id(session, telegram_id)
+            return None if found is None else await export_fan(session, found)
+
+    data = _run(run())
+    if data is None:
+        _fail(f"no fan with Telegram id {telegram_id}")
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"written to {output}")
+
+
+@fan.command("forget")
+@click.argument("telegram_id", type=int)
+@click.confirmation_option(prompt="Erase this fan's personal data for good?")
+def fan_forget(telegram_id: int) -> None:
+    """Erase the personal data of the fan with this Telegram user id."""
+    from storage.privacy import forget_fan
+    from storage.repositories import fans
+
+    async def run() -> bool:
+        async with _database() as database, database.session() as session:
+            found = await fans.get_by_telegram_id(session, telegram_id)
+            if found is None:
+                return False
+            await forget_fan(session, found, utc_now())
+            await session.commit()
+            return True
+
+    if not _run(run()):
+        _fail(f"no fan with Telegram id {telegram_id}")
+    click.echo("forgotten")
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Only count what would be erased.")
+def retention(dry_run: bool) -> None:
+    """Erase data older than the retention settings (the bot also does it every 6 hours)."""
+    from storage.privacy import apply_retention
+
+    settings = _settings()
+
+    async def run() -> Any:
+        async with _database() as database, database.session() as session:
+            report = await apply_retention(session, settings.retention, utc_now(), dry_run=dry_run)
+            if not dry_run:
+                await session.commit()
+            return report
+
+    report = _run(run())
+    verb = "would erase" if dry_run else "erased"
+    click.echo(
+        f"{verb}: {report.message_texts} message texts, {report.keyword_hits} keyword hits, "
+        f"{report.raw_updates} raw updates"
+    )
+
+
 @main.command()
 def doctor() -> None:
     """Check the settings, the database and the Bot API; say how to fix what is wrong."""

@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from storage.privacy import Retention
+
 TELEGRAM_API_URL = "https://api.telegram.org"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/rapport.sqlite3"
 ENV_PREFIX = "RAPPORT_"
@@ -38,6 +40,20 @@ class Settings(BaseSettings):
     # Proactive messages a second; Telegram allows about 30 (up to 1000 with paid broadcasts).
     send_rate: float = Field(default=30.0, gt=0, le=1000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # Retention, enforced daily (0 = keep for ever): message texts, keyword hits, and the
+    # raw Telegram updates kept after handling (they guard against late repeats).
+    retention_message_text_days: int = Field(default=180, ge=0)
+    retention_keyword_hit_days: int = Field(default=365, ge=0)
+    retention_raw_update_days: int = Field(default=7, ge=1)
+
+    @property
+    def retention(self) -> Retention:
+        return Retention(
+            message_text_days=self.retention_message_text_days or None,
+            keyword_hit_days=self.retention_keyword_hit_days or None,
+            raw_update_days=self.retention_raw_update_days,
+        )
 
     @field_validator("bot_token")
     @classmethod

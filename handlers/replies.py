@@ -17,7 +17,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import EventKind
@@ -40,6 +40,7 @@ class Reply:
     text: str
     buttons: Buttons = field(default_factory=list)
     step: str | None = None  # the script step that said it, for the timeline
+    document: tuple[str, bytes] | None = None  # (file name, content) sent with the text
 
 
 @dataclass(frozen=True)
@@ -67,9 +68,13 @@ class Replies:
         session: AsyncSession,
         reply: Reply,
         now: datetime,
+        *,
+        on_timeline: bool = True,
     ) -> None:
         """Queue a reply and put it on the fan's timeline, in the update's transaction."""
         self.items.append(reply)
+        if not on_timeline:
+            return
         await events.record(
             session,
             reply.fan_id,
@@ -124,8 +129,13 @@ def keyboard(buttons: Buttons) -> InlineKeyboardMarkup | None:
 
 
 async def _send(bot: Bot, reply: Reply) -> DeliveryFailure | None:
+    document = reply.document
     for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
         try:
+            if document is not None:
+                name, content = document
+                await bot.send_document(reply.chat_id, BufferedInputFile(content, name))
+                document = None  # not again when the text is retried
             await bot.send_message(reply.chat_id, reply.text, reply_markup=keyboard(reply.buttons))
             return None
         except TelegramForbiddenError as error:

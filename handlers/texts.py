@@ -17,6 +17,19 @@ TEXTS: dict[str, dict[str, str]] = {
         "resume_button": "Resume messages",
         "resumed": "You will hear from us again. Send /stop at any time to pause.",
         "already_stopped": "Messages are already paused. Tap the button to resume them.",
+        "mydata": (
+            "Here is everything we store about you, in the attached file: your profile "
+            "({fields}), {tags} tags, {origins} ways you came to us, your consents, and "
+            "{events} events of our conversation. Send /forget to have it deleted."
+        ),
+        "forget_confirm": (
+            "Delete everything we know about you? Your profile, tags and messages are "
+            "erased and we will not write to you again. This cannot be undone."
+        ),
+        "forget_yes": "Yes, delete my data",
+        "forget_no": "No, keep it",
+        "forgotten": "Done: your data is deleted. If you write again, we start afresh.",
+        "forget_kept": "Nothing was deleted.",
     },
     "zh": {
         "welcome": "{name}，你好！很高兴认识你。",
@@ -25,10 +38,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "resume_button": "恢复消息",
         "resumed": "我们会继续和你聊天。随时发送 /stop 即可暂停。",
         "already_stopped": "消息已经暂停。点按钮即可恢复。",
+        "mydata": (
+            "附件中是我们保存的关于你的全部信息：个人资料（{fields}）、{tags} 个标签、"
+            "{origins} 个来源、你的同意记录，以及 {events} 条对话记录。发送 /forget 即可删除。"
+        ),
+        "forget_confirm": "要删除我们保存的关于你的全部信息吗？个人资料、标签和消息都会被清除，"
+        "我们也不会再联系你。此操作无法撤销。",
+        "forget_yes": "是的，删除我的数据",
+        "forget_no": "不，保留",
+        "forgotten": "已完成：你的数据已删除。如果你再次发消息，我们会重新开始。",
+        "forget_kept": "没有删除任何内容。",
     },
 }
 
 RESUME_CALLBACK = "rapport:optin"
+FORGET_YES_CALLBACK = "rapport:forget:yes"
+FORGET_NO_CALLBACK = "rapport:forget:no"
 
 
 def pick_language(language: str | None, telegram_language: str | None) -> str:

@@ -19,6 +19,7 @@ from scheduler.sender import OutboxSender
 from storage.brand_cache import BrandCache, NoActiveBrandError
 from storage.clock import Clock
 from storage.database import Database
+from storage.privacy import Retention, apply_retention
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
 SENDER_EVERY = timedelta(seconds=1)
 PLANNER_EVERY = timedelta(minutes=5)
 RECOVERY_EVERY = timedelta(minutes=1)
+RETENTION_EVERY = timedelta(hours=6)
 
 
 def create_scheduler(
@@ -33,6 +35,7 @@ def create_scheduler(
     sender: OutboxSender,
     brand_cache: BrandCache[CompiledBrand],
     clock: Clock,
+    retention: Retention,
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
     scheduler.add_job(
@@ -54,7 +57,26 @@ def create_scheduler(
         next_run_time=clock(),
         id="daily-planner",
     )
+    scheduler.add_job(
+        _logged("retention", lambda: run_retention(database, retention, clock)),
+        "interval",
+        seconds=RETENTION_EVERY.total_seconds(),
+        next_run_time=clock() + timedelta(minutes=1),
+        id="retention",
+    )
     return scheduler
+
+
+async def run_retention(database: Database, retention: Retention, clock: Clock) -> None:
+    async with database.session() as session:
+        report = await apply_retention(session, retention, clock())
+        await session.commit()
+    logger.info(
+        "retention: %s message texts, %s keyword hits, %s raw updates erased",
+        report.message_texts,
+        report.keyword_hits,
+        report.raw_updates,
+    )
 
 
 async def run_planner(

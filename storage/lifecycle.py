@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Event, EventKind, Fan, FanStatus, Origin, TagSource
-from storage.repositories import events, fans, origins, tags
+from storage.repositories import events, fans, origins, outbox, tags
 
 # Telegram's deep-link payload: up to 64 characters of A-Z, a-z, 0-9, _ and -.
 DEEP_LINK_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -64,6 +64,7 @@ async def opt_out(session: AsyncSession, fan: Fan, now: datetime, *, via: str) -
     if not fans.set_status(fan, FanStatus.OPTED_OUT, now):
         return False
     await events.record(session, fan.id, EventKind.OPTED_OUT, now, data={"via": via})
+    await outbox.cancel_pending(session, fan.id, "opted_out")
     return True
 
 
