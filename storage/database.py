@@ -1,5 +1,6 @@
 """The database engine and its sessions, for SQLite and PostgreSQL alike."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,6 +27,10 @@ class Database:
         self.url: URL = make_url(url)
         self.engine: AsyncEngine = _create_engine(self.url, echo=echo)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer. Writers of this process queue here, in order, instead of
+        # in SQLite's busy handler, which sleeps in growing steps (up to 100 ms) between
+        # tries and turns ten concurrent updates into seconds of waiting.
+        self._sqlite_writer = asyncio.Lock() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -37,8 +42,16 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session for one unit of work. The caller commits; an error rolls back."""
-        async with self.sessions() as session:
+        """A session for one unit of work. The caller commits; an error rolls back.
+
+        Keep it short and never open a second one inside it: on SQLite the session holds
+        the process's write turn until it closes.
+        """
+        if self._sqlite_writer is None:
+            async with self.sessions() as session:
+                yield session
+            return
+        async with self._sqlite_writer, self.sessions() as session:
             yield session
 
     async def dispose(self) -> None:
