@@ -1,0 +1,181 @@
+"""Inbound: N fans each sending M messages through the sandbox, over real HTTP.
+
+Baseline: a bare aiogram bot with one echo handler (bench/bare_echo.py), same sandbox,
+same messages, same run. Rapport: the full pipeline (inbox, dedupe, fan upsert, event
+log, keyword match, dialog step, reply after commit). Throughput counts from the first
+reply to the last (start-up excluded); latency is injection to reply, one message at a
+time; peak RSS is the bot process's VmHWM.
+
+    python -m bench.inbound [--fans 50] [--messages 20] [--repeat 3] [--databases sqlite,postgres]
+"""
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bench.common import (
+    POSTGRES_SERVER,
+    ROOT,
+    TOKEN,
+    median,
+    peak_rss_mib,
+    percentile,
+    print_table,
+    process,
+    sandbox_process,
+    write_result,
+)
+from sandbox.client import SandboxClient
+
+TARGETS = {"sqlite": 0.5, "postgres": 0.6}
+LATENCY_SAMPLES = 50
+
+
+@dataclass
+class Run:
+    updates_per_second: float
+    p50_ms: float
+    p99_ms: float
+    peak_rss_mib: float
+
+
+async def measure(
+    bot_args: list[str], env: dict[str, str], api_url: str, fans: int, messages: int
+) -> Run:
+    async with SandboxClient(api_url, TOKEN) as sandbox:
+        await sandbox.reset()
+        users = [(await sandbox.create_user(first_name=f"Fan{n}"))["id"] for n in range(fans)]
+        last_sent = {}
+        for number in range(messages):
+            for user_id in users:
+                text = "/start" if number == 0 else f"I want to buy a handbag, take {number}"
+                last_sent[user_id] = (await sandbox.send_text(user_id, text)).message_id
+        async with process(*bot_args, env=env) as bot:
+            for user_id, message_id in last_sent.items():
+                await sandbox.wait_for_messages(user_id, since_message_id=message_id, timeout=300)
+            sends = sorted(send["t"] for send in (await sandbox.stats())["sends"])
+            elapsed = max(sends[-1] - sends[0], 1e-6)
+            latencies = await _latencies(sandbox, users)
+            rss = peak_rss_mib(bot.pid)
+    return Run(
+        updates_per_second=fans * messages / elapsed,
+        p50_ms=percentile(latencies, 0.5) * 1000,
+        p99_ms=percentile(latencies, 0.99) * 1000,
+        peak_rss_mib=rss,
+    )
+
+
+async def _latencies(sandbox: SandboxClient, users: list[int]) -> list[float]:
+    latencies = []
+    for sample in range(LATENCY_SAMPLES):
+        user_id = users[sample % len(users)]
+        started = time.perf_counter()
+        sent = await sandbox.send_text(user_id, "do you have shoes in size 38?")
+        await sandbox.wait_for_messages(user_id, since_message_id=sent.message_id, timeout=30)
+        latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+async def _database_url(kind: str, workdir: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite+aiosqlite:///{workdir / f'{uuid.uuid4().hex}.sqlite3'}"
+    import asyncpg
+
+    name = f"rapport_bench_{uuid.uuid4().hex[:10]}"
+    dsn = POSTGRES_SERVER.replace("postgresql+asyncpg", "postgresql")
+    connection = await asyncpg.connect(f"{dsn}/test")
+    await connection.execute(f'CREATE DATABASE "{name}"')
+    await connection.close()
+    return f"{POSTGRES_SERVER}/{name}"
+
+
+async def run(fans: int, messages: int, repeat: int, databases: list[str]) -> dict[str, object]:
+    results: dict[str, object] = {"fans": fans, "messages": messages, "repeat": repeat}
+    rows = []
+    with tempfile.TemporaryDirectory() as workdir:
+        async with sandbox_process() as api_url:
+            for kind in databases:
+                baseline, rapport = [], []
+                for _ in range(repeat):
+                    baseline.append(
+                        await measure(
+                            [sys.executable, "-m", "bench.bare_echo", api_url, TOKEN],
+                            {},
+                            api_url,
+                            fans,
+                            messages,
+                        )
+                    )
+                    env = {
+                        "RAPPORT_BOT_TOKEN": TOKEN,
+                        "RAPPORT_API_URL": api_url,
+                        "RAPPORT_DATABASE_URL": await _database_url(kind, Path(workdir)),
+                        "RAPPORT_BRAND_DIR": str(ROOT / "examples" / "demo_brand"),
+                        "RAPPORT_POLLING_TIMEOUT": "1",
+                        "RAPPORT_LOG_LEVEL": "WARNING",
+                    }
+                    rapport.append(
+                        await measure(
+                            [sys.executable, "-m", "bot", "run"], env, api_url, fans, messages
+                        )
+                    )
+                summary = _summary(baseline, rapport, TARGETS[kind])
+                results[kind] = summary
+                rows.append(_row(kind, summary))
+    print_table(
+        f"Inbound: {fans} fans x {messages} messages, median of {repeat}",
+        ["database", "bare aiogram/s", "rapport/s", "ratio", "target", "p50 ms", "p99 ms", "RSS MiB"],
+        rows,
+    )
+    return results
+
+
+def _summary(baseline: list[Run], rapport: list[Run], target: float) -> dict[str, object]:
+    base = median([r.updates_per_second for r in baseline])
+    ours = median([r.updates_per_second for r in rapport])
+    return {
+        "baseline": [asdict(r) for r in baseline],
+        "rapport": [asdict(r) for r in rapport],
+        "baseline_updates_per_second": round(base, 1),
+        "rapport_updates_per_second": round(ours, 1),
+        "ratio": round(ours / base, 3) if base else 0.0,
+        "target": target,
+        "p50_ms": round(median([r.p50_ms for r in rapport]), 1),
+        "p99_ms": round(median([r.p99_ms for r in rapport]), 1),
+        "peak_rss_mib": round(max(r.peak_rss_mib for r in rapport), 1),
+    }
+
+
+def _row(kind: str, summary: dict[str, object]) -> list[object]:
+    return [
+        kind,
+        summary["baseline_updates_per_second"],
+        summary["rapport_updates_per_second"],
+        summary["ratio"],
+        f">= {summary['target']}",
+        summary["p50_ms"],
+        summary["p99_ms"],
+        summary["peak_rss_mib"],
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.inbound")
+    parser.add_argument("--fans", type=int, default=50)
+    parser.add_argument("--messages", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--databases", default="sqlite,postgres")
+    args = parser.parse_args(argv)
+    results = asyncio.run(
+        run(args.fans, args.messages, args.repeat, args.databases.split(","))
+    )
+    print(f"written to {write_result('inbound', results)}")
+
+
+if __name__ == "__main__":
+    main()
