@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     brand_dir: Path | None = None
     redis_url: str | None = None
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # Support staff besides the admins (members of the staff chat count too).
+    staff_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     staff_chat_id: int | None = None
 
     webhook_url: str | None = None  # the public https URL Telegram posts to
@@ -91,7 +93,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with /")
         return value
 
-    @field_validator("admin_ids", mode="before")
+    @field_validator("admin_ids", "staff_ids", mode="before")
     @classmethod
     def _comma_separated_ids(cls, value: Any) -> Any:
         if isinstance(value, str):
