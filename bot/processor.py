@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update
@@ -110,7 +111,9 @@ class InboxProcessor:
                 if row is None:
                     return False
                 try:
-                    update = Update.model_validate(row.payload, context={"bot": self.bot})
+                    update = Update.model_validate(
+                        without_nul(row.payload), context={"bot": self.bot}
+                    )
                 except ValidationError as error:
                     # Retrying cannot help a malformed update: set it aside at once.
                     inbox.set_aside(row, f"unparseable update: {error}", now)
@@ -172,6 +175,21 @@ class InboxProcessor:
         if state == InboxState.FAILED:
             self.stats.set_aside += 1
             logger.error("update %s set aside after repeated failures", update_id)
+
+
+def without_nul(value: Any) -> Any:
+    """The payload with NUL characters taken out of every string.
+
+    PostgreSQL's text cannot hold U+0000; JSON can. A fan's name or text with one would
+    fail its update on every retry, so the character is dropped before anything is stored.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {key: without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    return value
 
 
 def _by_chat(batch: Iterable[tuple[int, int | None]]) -> list[list[int]]:
