@@ -37,5 +37,10 @@ def configure_logging(settings: Settings) -> None:
     # aiogram logs every update, aiohttp every request (each long poll), APScheduler every
     # tick at INFO: for us that is DEBUG detail.
     if settings.log_level != "DEBUG":
-        for chatty in ("aiogram.event", "aiohttp.access", "apscheduler.executors.default"):
+        for chatty in (
+            "aiogram.event",
+            "aiohttp.access",
+            "apscheduler.executors.default",
+            "apscheduler.scheduler",
+        ):
             logging.getLogger(chatty).setLevel(logging.WARNING)
