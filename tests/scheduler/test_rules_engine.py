@@ -6,7 +6,8 @@ from datetime import timedelta
 import dialogs
 from scheduler.rules.events import on_inbound
 from scheduler.rules.facts import TriggerFacts
-from storage.models import OutboxState
+from scheduler.staff_notes import StaffDestinations
+from storage.models import FanTopic, OutboxState
 from storage.repositories import fields, outbox, tags
 from tests.scheduler.rules_world import RulesWorld, brand_with_rules, rules_world, utc
 
@@ -256,3 +257,60 @@ rules:
     world.clock.now = utc("2026-03-09T02:00:00+00:00")  # next Monday
     assert await world.tick() == 2
     assert len(await world.rows(b)) == 2
+
+
+NOTE_RULE = """
+rules:
+  note:
+    trigger: {event: keyword, keyword: human}
+    actions:
+      - notify_staff: "{{ fan.first_name }} asked for a person"
+"""
+
+
+async def test_a_staff_note_goes_to_the_fans_topic_else_the_staff_chat(
+    rules_world: RulesWorld,
+) -> None:
+    world = rules_world
+    world.brand = brand_with_rules(NOTE_RULE)
+    group = await world.sandbox.create_group("Staff", bot_status="administrator")
+    chat_id = int(group["chat"]["id"])
+    topic = await world.sender.bot.create_forum_topic(chat_id, "Ann")
+    world.sender.staff = StaffDestinations(chat_id=chat_id, admin_ids=(1,))
+    with_topic, _ = await world.fan(first_name="Ann")
+    without, _ = await world.fan(first_name="Bo")
+    async with world.database.session() as session:
+        session.add(
+            FanTopic(
+                fan_id=with_topic,
+                staff_chat_id=chat_id,
+                thread_id=topic.message_thread_id,
+                title="Ann",
+                created_at=world.clock(),
+            )
+        )
+        await session.commit()
+    await world.inbound(with_topic, dialogs.Text("a person please"))
+    await world.inbound(without, dialogs.Text("human"))
+    assert await world.send_due() == 2
+    in_topic = await world.sandbox.messages(chat_id, thread_id=topic.message_thread_id)
+    assert [m.text for m in in_topic if not m.service] == ["Ann asked for a person"]
+    in_chat = [m.text for m in await world.sandbox.messages(chat_id) if not m.service]
+    assert "Bo asked for a person" in in_chat
+    assert [(r.source, r.state) for r in await world.rows(without)] == [
+        ("rule_staff", OutboxState.SENT)
+    ]
+
+
+async def test_a_staff_note_without_anywhere_to_go_is_skipped_with_a_reason(
+    rules_world: RulesWorld,
+) -> None:
+    world = rules_world
+    world.brand = brand_with_rules(NOTE_RULE)
+    world.sender.staff = StaffDestinations()
+    fan, _ = await world.fan()
+    await world.inbound(fan, dialogs.Text("human"))
+    await world.send_due()
+    assert [(r.state, r.reason) for r in await world.rows(fan)] == [
+        (OutboxState.SKIPPED, "no_staff_chat")
+    ]
