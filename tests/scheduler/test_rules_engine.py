@@ -314,3 +314,23 @@ async def test_a_staff_note_without_anywhere_to_go_is_skipped_with_a_reason(
     assert [(r.state, r.reason) for r in await world.rows(fan)] == [
         (OutboxState.SKIPPED, "no_staff_chat")
     ]
+
+
+async def test_a_message_template_is_rendered_in_the_fans_language(
+    rules_world: RulesWorld,
+) -> None:
+    world = rules_world
+    world.brand = brand_with_rules(
+        """
+rules:
+  hello:
+    trigger: message
+    actions:
+      - message: {en: "Hi {{ fan.first_name }}!", zh: "{{ fan.first_name }}，你好！"}
+"""
+    )
+    fan, user = await world.fan(first_name="Mei", language="zh")
+    await world.inbound(fan, dialogs.Text("hi"))
+    world.clock.advance(minutes=11)
+    assert await world.send_due() == 1
+    assert await world.texts(user) == ["Mei，你好！"]

@@ -1,7 +1,7 @@
 """rule firings: the history the per-rule limits read
 
 Revision ID: 0005_rules
-Revises: 0004
+Revises: 0005_broadcasts
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ import storage.types
 
 
 revision: str = '0005_rules'
-down_revision: str | None = '0004'
+down_revision: str | None = '0005_broadcasts'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
