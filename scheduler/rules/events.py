@@ -3,13 +3,18 @@
 The adapter collects the update's facts (`facts_of`); every enabled event rule whose
 trigger is among them fires for this one fan, through the same SQL as the scheduled rules,
 so its condition sees the tags, fields and keyword hits the update just wrote.
+
+Each firing runs in a SAVEPOINT: a rule that fails in the database is rolled back alone,
+logged and counted, and the fan's update (and the other rules) still commit.
 """
 
 import logging
 from collections import Counter
+from collections.abc import Awaitable
 from datetime import datetime
 
 from sqlalchemy import literal
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import CompiledBrand
@@ -18,12 +23,28 @@ from scheduler.rules.facts import TriggerFacts
 from scheduler.rules.firing import fire
 from storage.models import Fan
 
-__all__ = ["fired_counts", "on_inbound"]
+__all__ = ["failed_counts", "fired_counts", "guarded", "on_inbound"]
 
 logger = logging.getLogger(__name__)
 
-# Firings by rule name since start, for `doctor` and the console.
+# Firings, and firings that failed in the database, by rule name since start (for
+# `doctor` and the console).
 fired_counts: Counter[str] = Counter()
+failed_counts: Counter[str] = Counter()
+
+
+async def guarded(session: AsyncSession, rule: str, firing: Awaitable[int]) -> int:
+    """Run one rule's firing in a SAVEPOINT; a database error skips that rule only."""
+    try:
+        async with session.begin_nested():
+            count = await firing
+    except SQLAlchemyError as error:
+        failed_counts[rule] += 1
+        logger.error("rule %s failed and was skipped: %s", rule, error)
+        return 0
+    if count:
+        fired_counts[rule] += count
+    return count
 
 
 async def on_inbound(
@@ -38,7 +59,7 @@ async def on_inbound(
             continue
         if not facts.matches(rule.trigger):
             continue
-        count = await fire(
+        firing = fire(
             session,
             brand,
             rule,
@@ -47,8 +68,8 @@ async def on_inbound(
             due_at=now + rule.delay,
             now=now,
         )
+        count = await guarded(session, rule.name, firing)
         if count:
-            fired_counts[rule.name] += count
             logger.debug("rule %s fired for fan %s", rule.name, fan_id)
         fired += count
     return fired

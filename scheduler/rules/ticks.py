@@ -4,13 +4,14 @@ A tick runs every minute. For each time rule it works out which occurrence is du
 (the cron's latest fire time, this year's anniversary, the fan's current silence) and
 fires the rule for the matching fans with an INSERT ... SELECT; the occurrence is part of
 the history's unique key, so ticks can repeat and overlap without firing anything twice.
+Each rule runs in its own SAVEPOINT, so one failing rule does not stop the others.
 
 Occurrences older than `LATE_FIRING` (the bot was down) are not caught up: a birthday
 greeting a day late, or a 10:00 message at 18:00, is worse than none.
 """
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -32,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs import CompiledBrand
 from dialogs.rule_model import AnniversaryTrigger, InactivityTrigger, Rule, ScheduleTrigger
 from scheduler.policy import fan_zone, local_instant
-from scheduler.rules.events import fired_counts
+from scheduler.rules.events import guarded
 from scheduler.rules.firing import fire
 from storage.models import Fan, FanField
 
@@ -59,15 +60,17 @@ async def run_time_rules(session: AsyncSession, brand: CompiledBrand, now: datet
         trigger = rule.trigger
         if isinstance(trigger, ScheduleTrigger | AnniversaryTrigger) and zones is None:
             zones = list((await session.execute(select(Fan.timezone).distinct())).scalars())
-        count = 0
+        firing: Awaitable[int]
         if isinstance(trigger, ScheduleTrigger):
-            count = await _schedule(session, brand, rule, trigger, zones or [], now)
+            firing = _schedule(session, brand, rule, trigger, zones or [], now)
         elif isinstance(trigger, AnniversaryTrigger):
-            count = await _anniversary(session, brand, rule, trigger, zones or [], now)
+            firing = _anniversary(session, brand, rule, trigger, zones or [], now)
         elif isinstance(trigger, InactivityTrigger):
-            count = await _inactivity(session, brand, rule, trigger, now)
+            firing = _inactivity(session, brand, rule, trigger, now)
+        else:
+            continue
+        count = await guarded(session, rule.name, firing)
         if count:
-            fired_counts[rule.name] += count
             logger.info("rule %s fired for %s fans", rule.name, count)
         fired += count
     return fired

@@ -1,12 +1,17 @@
 """Rule evaluation with a controllable clock: limits, delays, quiet hours across zones and a
 DST change, caps with priorities, delayed actions, cancelling, and idempotent firings."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import ColumnElement, literal_column
 
 import dialogs
-from scheduler.rules.events import on_inbound
+from dialogs.conditions import Condition, HasTag
+from scheduler.rules.events import failed_counts, on_inbound
 from scheduler.rules.facts import TriggerFacts
 from scheduler.staff_notes import StaffDestinations
+from storage import segments
 from storage.models import FanTopic, OutboxState
 from storage.repositories import fields, outbox, tags
 from tests.scheduler.rules_world import RulesWorld, brand_with_rules, rules_world, utc
@@ -334,3 +339,29 @@ rules:
     world.clock.advance(minutes=11)
     assert await world.send_due() == 1
     assert await world.texts(user) == ["Mei，你好！"]
+
+
+async def test_a_rule_failing_in_the_database_is_skipped_alone(
+    rules_world: RulesWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = rules_world
+    world.brand = brand_with_rules(
+        "rules:"
+        + on_message("always", name="broken")
+        + "    condition: {tag: boom}\n"
+        + on_message("always", name="fine")
+    )
+    real_filter = segments.fan_filter
+
+    def failing_filter(condition: Condition, now: datetime) -> ColumnElement[bool]:
+        if condition == HasTag(tag="boom"):
+            return literal_column("no_such_column") == 1  # the database refuses this
+        return real_filter(condition, now)
+
+    monkeypatch.setattr(segments, "fan_filter", failing_filter)
+    failed_before = failed_counts["broken"]
+    fan, _ = await world.fan()
+    await world.inbound(fan, dialogs.Text("hi"))  # commits: the update is not lost
+    assert [r.source_ref for r in await world.rows(fan)] == ["fine"]
+    assert failed_counts["broken"] == failed_before + 1
+    assert await world.tick() == 0  # time rules carry on too
