@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from bot.cli_rules import rules as rules_commands
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 from storage.clock import utc_now
@@ -327,4 +326,8 @@ def _fail(message: str) -> NoReturn:
     sys.exit(2)
 
 
-main.add_command(rules_commands)
+from bot import cli_broadcasts, cli_rules, cli_segments  # noqa: E402  (last, so merges stay easy)
+
+main.add_command(cli_segments.segment)
+main.add_command(cli_broadcasts.broadcast)
+main.add_command(cli_rules.rules)

@@ -301,7 +301,8 @@ def parse_condition(data: object) -> Condition:
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in clean_location(first["loc"]))
-        raise ConditionError(f"{where or 'condition'}: {first['msg']}") from error
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConditionError(f"{where or 'condition'}: {message}") from error
 
 
 def condition_to_data(condition: Condition) -> dict[str, Any]:
