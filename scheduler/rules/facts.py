@@ -47,8 +47,13 @@ def facts_of(
     if isinstance(event, dialogs.GoTo | dialogs.DailyOpener):
         return facts  # staff hand-backs, daily openers and rule sends are not the fan's doing
     match event:
-        case dialogs.Start(payload=payload) if is_new:
-            facts.add("joined", payload)
+        case dialogs.Start(payload=payload):
+            if is_new:
+                facts.add("joined", payload)
+            # A campaign's tags are given by the deep link itself (storage.lifecycle).
+            campaign = brand.campaigns.get(payload) if payload else None
+            for tag in campaign.tags if campaign is not None else ():
+                facts.add("tag_added", tag)
         case dialogs.Text() | dialogs.Media():
             facts.add("message")
         case dialogs.ButtonPress(data=data) if (button := brand.buttons.get(data)) is not None:
@@ -65,8 +70,8 @@ def facts_of(
             case dialogs.KeywordHit(keyword=keyword):
                 facts.add("keyword", keyword)
             case dialogs.RecordEvent(kind="gift_claimed", data=details):
-                campaign = details.get("campaign")
-                facts.add("gift_claimed", str(campaign) if campaign is not None else None)
+                code = details.get("campaign")
+                facts.add("gift_claimed", str(code) if code is not None else None)
             case _:
                 pass
     return facts
