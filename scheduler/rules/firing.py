@@ -7,7 +7,9 @@ The rows this inserts are the batch (same rule, same `fired_at`); every action t
 on the batch with one statement (INSERT ... SELECT into the outbox or the tags, an UPDATE
 or a DELETE), so a schedule that matches many fans is still a handful of statements and
 never a Python loop over them. Running the same firing twice changes nothing: the history
-and the outbox both have unique keys.
+and the outbox both have unique keys. (A batch can also hold fans the same rule fired for
+earlier in the same tick, in another time zone; every action is idempotent, so acting on
+them again changes nothing.)
 """
 
 from __future__ import annotations
