@@ -4,7 +4,9 @@
 from datetime import date, timedelta
 
 import dialogs
+from scheduler.jobs import create_scheduler, run_rules
 from storage.models import OutboxState
+from storage.privacy import Retention
 from storage.repositories import fields, tags
 from tests.scheduler.rules_world import RulesWorld, button_data, rules_world, utc
 
@@ -168,3 +170,24 @@ async def test_win_back_after_fourteen_days_of_silence(rules_world: RulesWorld) 
     [row] = await world.rows(quiet)
     assert (row.content, row.purpose) == ({"step": "follow_ups.win_back"}, "daily")
     assert [r.source_ref for r in await world.rows(chatty)] == []
+
+
+async def test_the_time_rules_tick_uses_the_active_brand_version(
+    rules_world: RulesWorld,
+) -> None:
+    world = rules_world
+    scheduler = create_scheduler(
+        world.database,
+        world.sender,
+        world.sender.brand_cache,
+        world.clock,
+        Retention(None, None, 7),
+    )
+    job = scheduler.get_job("time-rules")
+    assert job is not None
+    assert job.trigger.interval == timedelta(minutes=1)
+    fan, _ = await world.fan()
+    world.clock.advance(days=15)
+    assert await run_rules(world.database, world.sender.brand_cache, world.clock) == 1
+    [row] = await world.rows(fan)
+    assert row.source_ref == "win_back"
