@@ -324,3 +324,13 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
 def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
+
+
+def _add_commands() -> None:
+    from bot import cli_console
+
+    for command in cli_console.COMMANDS:
+        main.add_command(command)
+
+
+_add_commands()
