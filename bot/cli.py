@@ -331,11 +331,9 @@ def _fail(message: str) -> NoReturn:
     sys.exit(2)
 
 
-def _add_commands() -> None:
-    from bot import cli_console
+from bot import cli_broadcasts, cli_console, cli_segments  # noqa: E402  (last, so merges stay easy)
 
-    for command in cli_console.COMMANDS:
-        main.add_command(command)
-
-
-_add_commands()
+main.add_command(cli_segments.segment)
+main.add_command(cli_broadcasts.broadcast)
+main.add_command(cli_console.console_command)
+main.add_command(cli_console.console_link)
