@@ -152,7 +152,11 @@ async def test_staff_tag_untag_take_over_hand_back_and_opt_out(console: Console)
         handoff = (await session.execute(select(Handoff))).scalar_one()
         assert handoff.state == HandoffState.CLOSED
         kinds = list(
-            (await session.execute(select(Event.kind).where(Event.fan_id == fan.id))).scalars()
+            (
+                await session.execute(
+                    select(Event.kind).where(Event.fan_id == fan.id).order_by(Event.id)
+                )
+            ).scalars()
         )
     assert kinds == ["handoff_taken", "handoff_closed", "opted_out"]
     status, _, _ = await staff.submit(f"/fans/{fan.id}/tag", {"tag": ""})
