@@ -18,6 +18,7 @@ NAV = (
     ("Inbox", "/inbox", Access.STAFF),
     ("Scripts", "/scripts", Access.ADMIN),
     ("Campaigns", "/campaigns", Access.ADMIN),
+    ("Broadcasts", "/broadcasts", Access.ADMIN),
 )
 
 ENVIRONMENT_KEY = web.AppKey("console_templates", jinja2.Environment)

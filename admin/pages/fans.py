@@ -5,12 +5,16 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
+import yaml
 from aiohttp import web
+from sqlalchemy import false
 
 from admin.auth import config_of, current
 from admin.render import render
-from storage import lifecycle, takeover
+from dialogs.conditions import Condition, ConditionError, condition_to_data, parse_condition
+from storage import lifecycle, segments, takeover
 from storage.models import Fan, FanStatus, TagSource
 from storage.repositories import events, fan_search, fans, fields, origins, outbox, tags
 from storage.repositories.fan_search import FanFilter
@@ -20,41 +24,94 @@ CSV_BATCH = 500
 TAG_MAX = 64
 
 
+BUILDER_FIELDS = ("status", "tag", "origin", "said", "within", "joined_within", "language")
+FORM_FIELDS = (*BUILDER_FIELDS, "condition", "q")
+DEFAULT_SAID_WINDOW = 30  # days
+
+
 @dataclass(frozen=True)
 class ListForm:
-    """The filter form as the editor filled it in (shown back, and kept in links)."""
+    """The filter form as the editor filled it in (shown back, and kept in links).
+
+    The builder's fields and the raw condition (YAML) make one condition of the condition
+    language, compiled to SQL by storage.segments; `q` searches names besides.
+    """
 
     status: str = ""
     tag: str = ""
     origin: str = ""
+    said: str = ""  # keywords, comma-separated
+    within: str = ""  # days, for `said`
+    joined_within: str = ""  # days
+    language: str = ""
+    condition: str = ""
     q: str = ""
 
     @classmethod
     def from_query(cls, query: Any) -> "ListForm":
-        return cls(
-            **{name: query.get(name, "").strip() for name in ("status", "tag", "origin", "q")}
-        )
+        return cls(**{name: query.get(name, "").strip() for name in FORM_FIELDS})
 
-    def fan_filter(self) -> FanFilter:
-        status = self.status if self.status in {s.value for s in FanStatus} else None
-        return FanFilter(
-            status=status, tag=self.tag or None, origin=self.origin or None, text=self.q or None
-        )
+    def condition_data(self) -> Any:
+        """The condition as plain data (None: no condition); ValueError for bad raw YAML."""
+        parts: list[Any] = []
+        if self.status:
+            parts.append({"status": self.status})
+        if self.tag:
+            parts.append({"tag": self.tag})
+        if self.origin:
+            parts.append({"origin": self.origin})
+        if self.said:
+            words = [word.strip() for word in self.said.split(",") if word.strip()]
+            days = self.within if self.within.isdigit() else str(DEFAULT_SAID_WINDOW)
+            parts.append({"said": words, "within": f"{days}d"})
+        if self.joined_within:
+            parts.append({"joined_within": f"{self.joined_within}d"})
+        if self.language:
+            parts.append({"language": self.language})
+        if self.condition:
+            try:
+                parts.append(yaml.safe_load(self.condition))
+            except yaml.YAMLError as error:
+                raise ValueError(f"the condition is not valid YAML: {error}") from None
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else {"all": parts}
 
     def query_string(self) -> str:
-        from urllib.parse import urlencode
+        return urlencode({name: value for name, value in vars(self).items() if value})
 
-        return urlencode({k: v for k, v in vars(self).items() if v})
+
+@dataclass(frozen=True)
+class Search:
+    fan_filter: FanFilter
+    condition: Condition | None
+    error: str | None
+
+
+def search_of(form: ListForm, now: datetime) -> Search:
+    """The form as a fan filter; a wrong condition matches nobody and says why."""
+    try:
+        data = form.condition_data()
+        condition = None if data is None else parse_condition(data)
+    except (ValueError, ConditionError) as error:
+        return Search(FanFilter(where=false()), None, str(error))
+    where = None if condition is None else segments.fan_filter(condition, now)
+    return Search(FanFilter(text=form.q or None, where=where), condition, None)
 
 
 async def fan_list(request: web.Request) -> web.Response:
     config = config_of(request)
     form = ListForm.from_query(request.query)
     offset = _int(request.query.get("offset"), 0)
-    search = form.fan_filter()
+    search = search_of(form, config.clock())
     async with config.database.session() as session:
-        total = await fan_search.count(session, search)
-        rows = await fan_search.page(session, search, limit=PAGE_SIZE, offset=offset)
+        total = await fan_search.count(session, search.fan_filter)
+        rows = await fan_search.page(session, search.fan_filter, limit=PAGE_SIZE, offset=offset)
+    built = (
+        yaml.safe_dump(condition_to_data(search.condition), allow_unicode=True, sort_keys=False)
+        if search.condition is not None
+        else ""
+    )
     return render(
         request,
         "fans.html",
@@ -64,13 +121,15 @@ async def fan_list(request: web.Request) -> web.Response:
         offset=offset,
         page_size=PAGE_SIZE,
         statuses=[s.value for s in FanStatus],
+        built=built,
+        error=search.error,
     )
 
 
 async def fan_csv(request: web.Request) -> web.StreamResponse:
     """Stream every matching fan as CSV, one short query per batch (never one long session)."""
     config = config_of(request)
-    search = ListForm.from_query(request.query).fan_filter()
+    search = search_of(ListForm.from_query(request.query), config.clock()).fan_filter
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/csv; charset=utf-8",

@@ -18,6 +18,7 @@ from tests.admin.conftest import Console
 PLACEHOLDERS = {
     "fan_id": "1",
     "version_id": "1",
+    "broadcast_id": "1",
     "code": "spring_gift",
     "kind": "svg",
     "token": "not-a-token",

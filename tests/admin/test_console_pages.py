@@ -4,6 +4,8 @@ fan-supplied text shown as text everywhere."""
 
 import csv
 import io
+from datetime import timedelta
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 
@@ -17,7 +19,7 @@ from storage.models import (
     HandoffState,
     TagSource,
 )
-from storage.repositories import brand_versions, events, fans, fields, tags
+from storage.repositories import brand_versions, events, fans, fields, keywords, tags
 from storage.repositories.fans import TelegramIdentity
 from tests.admin.conftest import Console
 from tests.factories import NOW, make_fan
@@ -105,6 +107,33 @@ async def test_the_fan_list_filters_and_counts(console: Console) -> None:
     assert "Leo" in page
     assert "Mia0" not in page
     assert 'id="fan-count">3<' in await staff.page("/fans?q=mia")
+
+
+async def test_find_fans_by_condition_built_by_the_form_and_raw(console: Console) -> None:
+    async with console.database.session() as session:
+        buyer = await make_fan(session, first_name="Buyer")
+        await keywords.record_hits(session, buyer.id, ["buy", "handbag"], NOW - timedelta(days=2))
+        old = await make_fan(session, first_name="OldBuyer")
+        await keywords.record_hits(session, old.id, ["buy", "handbag"], NOW - timedelta(days=40))
+        vip = await make_fan(session, first_name="Vip")
+        await tags.add(session, vip.id, "vip", TagSource.STAFF, NOW)
+        await session.commit()
+    staff = await console.client(ConsoleRole.STAFF)
+    page = await staff.page("/fans?said=buy,+handbag&within=30")
+    assert 'id="fan-count">1<' in page
+    assert "Buyer" in page
+    assert "OldBuyer" not in page
+    assert "said:" in page  # the condition the form built, shown as YAML
+    raw = "any:\n  - tag: vip\n  - said: [buy]\n    within: 60d"
+    page = await staff.page("/fans?" + urlencode({"condition": raw}))
+    assert 'id="fan-count">3<' in page
+    page = await staff.page("/fans?" + urlencode({"condition": raw, "tag": "vip"}))
+    assert 'id="fan-count">1<' in page
+    page = await staff.page("/fans?" + urlencode({"condition": "nonsense: 1"}))
+    assert 'id="condition-error"' in page
+    assert 'id="fan-count">0<' in page
+    page = await staff.page("/fans?" + urlencode({"condition": "all: [\n"}))
+    assert "not valid YAML" in page
 
 
 async def test_the_csv_export_streams_every_matching_fan(console: Console) -> None:
