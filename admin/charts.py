@@ -5,8 +5,8 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-WIDTH = 640
-HEIGHT = 180
+WIDTH = 960
+HEIGHT = 200
 LABEL_ROOM = 22  # under the columns, for the x labels
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import brand, console
@@ -133,6 +133,16 @@ async def _seed(
     for model, values in batch.rows.items():
         for chunk in _chunks(values, 2000):
             await session.execute(insert(model), chunk)
+    last_typed = (
+        select(func.max(Event.created_at))
+        .where(Event.fan_id == Fan.id, Event.kind == EventKind.MESSAGE_IN)
+        .scalar_subquery()
+    )
+    await session.execute(
+        update(Fan).values(
+            last_message_at=last_typed, last_seen_at=func.coalesce(last_typed, Fan.joined_at)
+        )
+    )
     return SeedReport(len(fans), len(batch.rows.get(Event, [])))
 
 
