@@ -25,6 +25,7 @@ from handlers.routers import setup_dispatcher
 from scheduler.jobs import create_scheduler
 from scheduler.rate_limit import RateLimiter
 from scheduler.sender import OutboxSender
+from scheduler.staff_notes import StaffDestinations
 from storage import migrate
 from storage.brand_cache import BrandCache
 from storage.clock import Clock, utc_now
@@ -105,7 +106,15 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> App:
         database, dispatcher, bot, clock, concurrency=settings.max_concurrent_updates
     )
     limiter = RateLimiter(settings.send_rate)
-    sender = OutboxSender(database, bot, brand_cache, clock, limiter, recheck=recheck_condition)
+    sender = OutboxSender(
+        database,
+        bot,
+        brand_cache,
+        clock,
+        limiter,
+        recheck=recheck_condition,
+        staff=StaffDestinations(settings.staff_chat_id, tuple(settings.admin_ids)),
+    )
     scheduler = create_scheduler(database, sender, brand_cache, clock, settings.retention)
     return App(settings, database, bot, dispatcher, processor, sender, scheduler, clock)
 

@@ -331,9 +331,10 @@ def _fail(message: str) -> NoReturn:
     sys.exit(2)
 
 
-from bot import cli_broadcasts, cli_console, cli_segments  # noqa: E402  (last, so merges stay easy)
+from bot import cli_broadcasts, cli_console, cli_rules, cli_segments  # noqa: E402  (last, so merges stay easy)
 
 main.add_command(cli_segments.segment)
 main.add_command(cli_broadcasts.broadcast)
+main.add_command(cli_rules.rules)
 main.add_command(cli_console.console_command)
 main.add_command(cli_console.console_link)

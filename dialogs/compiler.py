@@ -5,7 +5,7 @@
 
 The passes run in dependency order: brand.yaml (languages), fields (templates may
 name them), lexicon, dialog index (so references resolve), campaigns (gifts), steps,
-entries. Nothing is half-loaded: `compile_brand` returns a brand or raises.
+entries, rules. Nothing is half-loaded: `compile_brand` returns a brand or raises.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialogs.checker import Checker
 from dialogs.compile_fields import compile_fields, compile_lexicon
+from dialogs.compile_rules import RuleCompiler
 from dialogs.compile_steps import StepCompiler, index_dialogs
 from dialogs.errors import InvalidBrandError, Problem
 from dialogs.files import (
@@ -142,6 +143,14 @@ class _Compiler:
         )
         dialogs, compiled_steps = steps.dialogs(declared)
         routes = self._routes(entries, steps)
+        rules = RuleCompiler(
+            check,
+            fields,
+            campaigns,
+            broken,
+            steps.buttons,
+            settings.timezone if settings else "UTC",
+        ).rules(self.parsed.rules)
         if settings is None or routes is None or check.problems or self.parsed.problems:
             return None
         return CompiledBrand(
@@ -158,6 +167,7 @@ class _Compiler:
             routes=routes,
             lexicon=lexicon,
             daily_topics=tuple(dialog.id for dialog in dialogs.values() if dialog.daily),
+            rules=rules,
         )
 
     # brand.yaml ---------------------------------------------------------------------

@@ -4,9 +4,8 @@ A brand version travels as `{relative path: text}` (that is how the database sto
 versions), so everything here works on such a mapping; `read_brand_dir` is the only
 function that touches the disk.
 
-Each file kind is one entry of `FILE_KINDS`. A kind without a reader is known but
-not read yet (`rules.yaml` belongs to the rules engine); adding a kind means adding
-an entry, a reader and a field on `ParsedFiles`.
+Each file kind is one entry of `FILE_KINDS`; adding a kind means adding an entry, a
+reader and a field on `ParsedFiles`.
 
 Shapes are checked part by part (each field, keyword, dialog, step and campaign on
 its own), so one mistake does not hide the others, and the ids of a broken part are
@@ -23,6 +22,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from dialogs.errors import InvalidBrandError, Problem
+from dialogs.rule_schema import RulesFile, RuleSpec
 from dialogs.schema import (
     BrandFile,
     CampaignsFile,
@@ -47,6 +47,7 @@ __all__ = [
     "DialogsPart",
     "FileKind",
     "ParsedFiles",
+    "RulesPart",
     "parse_files",
     "read_brand_dir",
 ]
@@ -92,9 +93,16 @@ class DialogsPart:
 
 
 @dataclass
+class RulesPart:
+    doc: YamlDoc
+    rules: dict[str, RuleSpec | None]  # None: declared, but broken
+
+
+@dataclass
 class ParsedFiles:
     brand: BrandPart | None = None
     campaigns: CampaignsPart | None = None
+    rules: RulesPart | None = None
     dialogs: list[DialogsPart] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     unreadable: set[str] = field(default_factory=set)  # files with a YAML syntax error
@@ -206,6 +214,16 @@ def _read_campaigns(parsed: ParsedFiles, doc: YamlDoc) -> None:
     parsed.campaigns = part
 
 
+def _read_rules(parsed: ParsedFiles, doc: YamlDoc) -> None:
+    top = parsed.validate(doc, (), RulesFile)
+    part = RulesPart(doc, {})
+    for name in top.rules if top else {}:
+        path: Path = ("rules", name)
+        if parsed.valid_key(doc, path, check_id):
+            part.rules[name] = parsed.validate(doc, path, RuleSpec)
+    parsed.rules = part
+
+
 def _read_dialogs(parsed: ParsedFiles, doc: YamlDoc) -> None:
     top = parsed.validate(doc, (), DialogFile)
     part = DialogsPart(doc)
@@ -250,5 +268,5 @@ FILE_KINDS: tuple[FileKind, ...] = (
     FileKind("brand", lambda path: path == "brand.yaml", _read_brand),
     FileKind("campaigns", lambda path: path == "campaigns.yaml", _read_campaigns),
     FileKind("dialog", _is_dialog_file, _read_dialogs),
-    FileKind("rules", lambda path: path == "rules.yaml", None),
+    FileKind("rules", lambda path: path == "rules.yaml", _read_rules),
 )

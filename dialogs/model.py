@@ -15,6 +15,7 @@ from typing import Literal
 from jinja2 import Template
 
 from dialogs.lexicon import Lexicon, TermMatcher
+from dialogs.rule_model import Rule
 from dialogs.schema import END, NEXT_QUESTION
 from dialogs.templates import TemplateEngine
 
@@ -226,6 +227,7 @@ class CompiledBrand:
     routes: Routes
     lexicon: Lexicon
     daily_topics: tuple[str, ...]  # dialog ids, in file order
+    rules: Mapping[str, Rule]  # rules.yaml, in file order
 
     def resolve(self, ref: str) -> str | None:
         """`dialog.step` or `dialog` (its entry) to a qualified step ref, if it exists."""

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import dialogs
 from dialogs import CompiledBrand, FanSnapshot, Input, Outcome
 from handlers.replies import Replies, Reply
+from scheduler.rules.events import on_inbound
+from scheduler.rules.facts import facts_of
 from storage import lifecycle
 from storage.models import EventKind, Fan, TagSource
 from storage.repositories import consents, events, fields, keywords, origins, tags
@@ -66,12 +68,15 @@ async def run_engine(
     is_new: bool = False,
     event_id: int | None = None,
 ) -> Outcome:
-    """One input through the engine, its effects applied; the fan's state saved."""
+    """One input through the engine, its effects applied, the rules it triggers fired (in the
+    same transaction); the fan's state saved."""
     snapshot = await load_snapshot(session, fan, is_new=is_new)
     outcome = dialogs.handle(brand, snapshot, event, now)
     for effect in outcome.effects:
         await apply_effect(session, fan, effect, replies, now, event_id=event_id)
     fan.conversation = outcome.state.to_json()
+    facts = facts_of(brand, event, outcome.effects, now, is_new=is_new)
+    await on_inbound(session, brand, fan.id, facts, now)
     return outcome
 
 

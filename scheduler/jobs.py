@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dialogs import CompiledBrand
 from scheduler.planner import plan_daily
+from scheduler.rules.ticks import run_time_rules
 from scheduler.sender import OutboxSender
 from storage.brand_cache import BrandCache, NoActiveBrandError
 from storage.clock import Clock
@@ -28,6 +29,7 @@ SENDER_EVERY = timedelta(seconds=1)
 PLANNER_EVERY = timedelta(minutes=5)
 RECOVERY_EVERY = timedelta(minutes=1)
 RETENTION_EVERY = timedelta(hours=6)
+RULES_EVERY = timedelta(minutes=1)  # time rules: schedules, anniversaries, silences
 
 
 def create_scheduler(
@@ -56,6 +58,13 @@ def create_scheduler(
         seconds=PLANNER_EVERY.total_seconds(),
         next_run_time=clock(),
         id="daily-planner",
+    )
+    scheduler.add_job(
+        _logged("time rules", lambda: run_rules(database, brand_cache, clock)),
+        "interval",
+        seconds=RULES_EVERY.total_seconds(),
+        next_run_time=clock() + timedelta(seconds=10),
+        id="time-rules",
     )
     scheduler.add_job(
         _logged("retention", lambda: run_retention(database, retention, clock)),
@@ -92,6 +101,20 @@ async def run_planner(
     if planned:
         logger.info("planned %s daily openers", planned)
     return planned
+
+
+async def run_rules(
+    database: Database, brand_cache: BrandCache[CompiledBrand], clock: Clock
+) -> int:
+    """Fire the brand's schedule, anniversary and inactivity rules that are due."""
+    async with database.session() as session:
+        try:
+            brand = await brand_cache.current(session)
+        except NoActiveBrandError:
+            return 0
+        fired = await run_time_rules(session, brand, clock())
+        await session.commit()
+    return fired
 
 
 def _logged(name: str, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:

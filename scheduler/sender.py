@@ -35,6 +35,14 @@ from handlers.dialog_adapter import load_snapshot, run_engine, script_problems
 from handlers.replies import Replies, Reply, keyboard
 from scheduler import planner, policy
 from scheduler.rate_limit import RateLimiter
+from scheduler.rules.apply import apply_delayed
+from scheduler.staff_notes import (
+    StaffDestinations,
+    StaffNote,
+    deliver_note,
+    render_note,
+    staff_targets,
+)
 from storage import lifecycle
 from storage.brand_cache import BrandCache, NoActiveBrandError
 from storage.clock import Clock
@@ -83,6 +91,7 @@ class Delivery:
 @dataclass
 class _Batch:
     deliveries: list[Delivery] = field(default_factory=list)
+    notes: list[StaffNote] = field(default_factory=list)  # rule notes for the staff
 
 
 class OutboxSender:
@@ -95,6 +104,7 @@ class OutboxSender:
         limiter: RateLimiter,
         *,
         recheck: Recheck | None = None,
+        staff: StaffDestinations | None = None,
         concurrency: int = 64,
         batch_size: int = BATCH_SIZE,
     ) -> None:
@@ -104,6 +114,7 @@ class OutboxSender:
         self.clock = clock
         self.limiter = limiter
         self.recheck = recheck
+        self.staff = staff or StaffDestinations()
         self.batch_size = batch_size
         self.stats = SenderStats()
         self._sending = asyncio.Semaphore(concurrency)
@@ -143,8 +154,11 @@ class OutboxSender:
         if not rows:
             return 0
         batch = await self._prepare([row.id for row in rows], now)
-        await asyncio.gather(*(self._deliver(delivery) for delivery in batch.deliveries))
-        await self._record(batch.deliveries)
+        await asyncio.gather(
+            *(self._deliver(delivery) for delivery in batch.deliveries),
+            *(deliver_note(self.bot, self.limiter, note) for note in batch.notes),
+        )
+        await self._record(batch.deliveries, batch.notes)
         return len(rows)
 
     async def _prepare(self, row_ids: Sequence[int], now: datetime) -> _Batch:
@@ -161,6 +175,11 @@ class OutboxSender:
                 return batch
             facts = await _fan_facts(session, rows, now)
             for row in rows:
+                if row.source in outbox.NOT_TO_FAN:
+                    note = await self._not_to_fan(session, brand, row, now)
+                    if note is not None:
+                        batch.notes.append(note)
+                    continue
                 delivery = await self._decide_and_render(session, brand, row, facts, now)
                 if delivery is not None:
                     batch.deliveries.append(delivery)
@@ -209,6 +228,36 @@ class OutboxSender:
                 session, fan_facts.fan, now.astimezone(zone).date()
             )
         return Delivery(row.id, row.fan_id, fan_facts.fan.chat_id, replies)
+
+    async def _not_to_fan(
+        self, session: AsyncSession, brand: CompiledBrand, row: OutboxMessage, now: datetime
+    ) -> StaffNote | None:
+        """A rule's delayed action or staff note: the re-check only, no fan-side policy."""
+        failure = await self._recheck_failure(session, row, now)
+        if failure is not None:
+            row.state, row.reason = OutboxState.SKIPPED, failure
+            self.stats.skipped += 1
+            return None
+        if "apply" in row.content:
+            await apply_delayed(session, row.content, row.fan_id, row.source_ref or "", now)
+            row.state, row.sent_at, row.reason = OutboxState.SENT, now, None
+            return None
+        fan = await session.get(Fan, row.fan_id)
+        targets = await staff_targets(
+            session, row.fan_id, self.staff, brand.settings.staff_chat_id
+        )
+        if fan is None or not targets:
+            row.state, row.reason = OutboxState.SKIPPED, "no_staff_chat"
+            self.stats.skipped += 1
+            return None
+        snapshot = await load_snapshot(session, fan, is_new=False)
+        try:
+            text = render_note(brand, snapshot, str(row.content.get("notify_staff")), now)
+        except RenderError as error:
+            row.state, row.reason, row.error = OutboxState.FAILED, "render_failed", str(error)
+            self.stats.failed += 1
+            return None
+        return StaffNote(row.id, text, targets)
 
     async def _recheck_failure(
         self, session: AsyncSession, row: OutboxMessage, now: datetime
@@ -293,17 +342,30 @@ class OutboxSender:
         delivery.message_id = delivery.message_id or message.message_id
         return True
 
-    async def _record(self, deliveries: Sequence[Delivery]) -> None:
-        if not deliveries:
+    async def _record(self, deliveries: Sequence[Delivery], notes: Sequence[StaffNote]) -> None:
+        if not deliveries and not notes:
             return
         now = self.clock()
+        row_ids = [d.row_id for d in deliveries] + [note.row_id for note in notes]
         async with self.database.session() as session:
-            rows = {
-                row.id: row for row in await _load_rows(session, [d.row_id for d in deliveries])
-            }
+            rows = {row.id: row for row in await _load_rows(session, row_ids)}
             for delivery in deliveries:
                 await self._record_one(session, rows[delivery.row_id], delivery, now)
+            for note in notes:
+                self._record_note(rows[note.row_id], note, now)
             await session.commit()
+
+    def _record_note(self, row: OutboxMessage, note: StaffNote, now: datetime) -> None:
+        row.error = note.error
+        if note.delivered:
+            row.state, row.sent_at, row.reason = OutboxState.SENT, now, None
+            self.stats.sent += 1
+        elif note.retry_after is not None and row.attempts < MAX_ATTEMPTS:
+            _postpone(row, "staff_unreachable", now + timedelta(seconds=note.retry_after))
+            self.stats.retried += 1
+        else:
+            row.state, row.reason = OutboxState.FAILED, "staff_unreachable"
+            self.stats.failed += 1
 
     async def _record_one(
         self, session: AsyncSession, row: OutboxMessage, delivery: Delivery, now: datetime

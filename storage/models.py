@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -403,6 +404,30 @@ class Broadcast(Base):
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     state: Mapped[str] = mapped_column(String(10), default=BroadcastState.DRAFT)
+
+
+class RuleFiring(Base):
+    """One time a brand rule fired for a fan: the limits (once, every N) read these rows.
+
+    `occurrence` names what made it fire (the inbound event, the schedule's fire time, the
+    year of an anniversary, the silence being broken), so the same firing twice is one row.
+    """
+
+    __tablename__ = "rule_firings"
+    __table_args__ = (
+        UniqueConstraint("rule", "fan_id", "occurrence"),
+        Index("ix_rule_firings_rule_fan_time", "rule", "fan_id", "fired_at"),
+        Index("ix_rule_firings_rule_time", "rule", "fired_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    fan_id: Mapped[int] = mapped_column(ForeignKey("fans.id", ondelete="CASCADE"))
+    occurrence: Mapped[str] = mapped_column(String(64))
+    fired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The first row the firing put in the outbox (None for rules that only tag or set).
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
+    brand_version: Mapped[str] = mapped_column(String(64))
 
 
 class ConsoleRole(StrEnum):

@@ -48,6 +48,11 @@ def value_of(field: FanField) -> FieldValue | None:
     return field.value_text
 
 
+def typed_value(value: FieldValue) -> tuple[str, float | None, date | None]:
+    """The text, number and date columns that store `value` (for bulk writes)."""
+    return _typed(value)
+
+
 def _typed(value: FieldValue) -> tuple[str, float | None, date | None]:
     if isinstance(value, datetime):
         return value.isoformat(), None, value.date()

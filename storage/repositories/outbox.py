@@ -12,6 +12,9 @@ from storage.repositories._upsert import insert_ignoring_conflicts
 
 # A claimed row still `sending` after this long belongs to a sender that died.
 SENDING_LEASE = timedelta(minutes=2)
+# Rows that send nothing to the fan (a rule's note for the staff, its delayed tag or field
+# actions): they skip the fan-side contact policy and do not count under the caps.
+NOT_TO_FAN = ("rule_staff", "rule_apply")
 
 
 async def enqueue(session: AsyncSession, rows: Sequence[dict[str, Any]], now: datetime) -> int:
@@ -107,6 +110,7 @@ async def sent_since(
             OutboxMessage.fan_id.in_(list(fan_ids)),
             OutboxMessage.state == OutboxState.SENT,
             OutboxMessage.sent_at >= since,
+            OutboxMessage.source.not_in(NOT_TO_FAN),
         )
         .group_by(OutboxMessage.fan_id)
     )

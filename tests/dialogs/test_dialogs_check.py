@@ -317,10 +317,14 @@ consent:
         [],
     ),
     Case(
-        "rules.yaml belongs to the rules engine and is not read",
+        "rules.yaml is read with the rest of the brand",
         "rules.yaml",
         "this is: [not even valid YAML\n",
-        [],
+        [
+            "rules.yaml:2:1: YAML syntax error: expected ',' or ']', but got '<stream end>' "
+            "(while parsing a flow sequence); inside { } or [ ], put texts containing "
+            ", ? : { } [ ] in quotes"
+        ],
     ),
     Case(
         "yes and no stay text (YAML 1.1 would make them booleans)",

@@ -1,7 +1,7 @@
 """console login links and sessions
 
 Revision ID: 0005_console
-Revises: 0005_broadcasts
+Revises: 0005_rules
 Create Date: 2026-12-01 21:30:00
 """
 
@@ -14,7 +14,7 @@ import storage.types
 
 
 revision: str = '0005_console'
-down_revision: str | None = '0005_broadcasts'
+down_revision: str | None = '0005_rules'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
