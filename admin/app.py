@@ -7,7 +7,7 @@ from aiohttp.web_urldispatcher import AbstractRoute
 
 from admin.auth import ACCESS_KEY, CONFIG_KEY, Access, Handler, auth_middleware
 from admin.config import ConsoleConfig
-from admin.pages import broadcasts, campaigns, dashboard, fans, inbox, login, scripts
+from admin.pages import broadcasts, campaigns, dashboard, fans, inbox, login, rules, scripts
 from admin.render import ENVIRONMENT_KEY, create_environment
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -38,6 +38,9 @@ ROUTES: tuple[tuple[str, str, Handler, Access], ...] = (
     ("POST", "/campaigns", campaigns.create, Access.ADMIN),
     ("GET", "/campaigns/{code}", campaigns.campaign_page, Access.ADMIN),
     ("GET", "/campaigns/{code}/qr.{kind}", campaigns.qr_code, Access.ADMIN),
+    ("GET", "/rules", rules.rule_list, Access.ADMIN),
+    ("POST", "/rules/{name}/enabled", rules.toggle, Access.ADMIN),
+    ("GET", "/rules/{name}/dry-run", rules.rule_dry_run, Access.ADMIN),
     ("GET", "/broadcasts", broadcasts.broadcast_list, Access.ADMIN),
     ("POST", "/broadcasts/preview", broadcasts.preview, Access.ADMIN),
     ("POST", "/broadcasts", broadcasts.schedule, Access.ADMIN),

@@ -1,7 +1,8 @@
 """Errors raised by the console package.
 
 ConsoleError
-└── CampaignError: a campaign the editor asked for cannot be created (the message says why).
+├── CampaignError: a campaign the editor asked for cannot be created (the message says why).
+└── RuleEditError: rules.yaml cannot be edited as asked (no such rule).
 """
 
 
@@ -11,3 +12,7 @@ class ConsoleError(Exception):
 
 class CampaignError(ConsoleError):
     """A campaign cannot be created as asked."""
+
+
+class RuleEditError(ConsoleError):
+    """rules.yaml cannot be edited as asked."""

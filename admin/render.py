@@ -17,6 +17,7 @@ NAV = (
     ("Fans", "/fans", Access.STAFF),
     ("Inbox", "/inbox", Access.STAFF),
     ("Scripts", "/scripts", Access.ADMIN),
+    ("Rules", "/rules", Access.ADMIN),
     ("Campaigns", "/campaigns", Access.ADMIN),
     ("Broadcasts", "/broadcasts", Access.ADMIN),
 )

@@ -19,6 +19,7 @@ PLACEHOLDERS = {
     "fan_id": "1",
     "version_id": "1",
     "broadcast_id": "1",
+    "name": "handbag_offer",
     "code": "spring_gift",
     "kind": "svg",
     "token": "not-a-token",
