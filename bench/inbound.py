@@ -129,7 +129,16 @@ async def run(fans: int, messages: int, repeat: int, databases: list[str]) -> di
                 rows.append(_row(kind, summary))
     print_table(
         f"Inbound: {fans} fans x {messages} messages, median of {repeat}",
-        ["database", "bare aiogram/s", "rapport/s", "ratio", "target", "p50 ms", "p99 ms", "RSS MiB"],
+        [
+            "database",
+            "bare aiogram/s",
+            "rapport/s",
+            "ratio",
+            "target",
+            "p50 ms",
+            "p99 ms",
+            "RSS MiB",
+        ],
         rows,
     )
     return results
@@ -171,9 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--databases", default="sqlite,postgres")
     args = parser.parse_args(argv)
-    results = asyncio.run(
-        run(args.fans, args.messages, args.repeat, args.databases.split(","))
-    )
+    results = asyncio.run(run(args.fans, args.messages, args.repeat, args.databases.split(",")))
     print(f"written to {write_result('inbound', results)}")
 
 

@@ -16,7 +16,7 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 import dialogs
-from bot import brand
+from bot import brand, console
 from bot.polling import Poller
 from bot.processor import InboxProcessor
 from bot.settings import Settings
@@ -90,6 +90,9 @@ def create_dispatcher(settings: Settings, brand_cache: BrandCache[CompiledBrand]
     dispatcher = Dispatcher(storage=_fsm_storage(settings))
     # Workflow data every handler can ask for by name.
     dispatcher["brand_cache"] = brand_cache
+    dispatcher["console_links"] = console.login_links(
+        settings, webhook=settings.webhook_url is not None
+    )
     setup_dispatcher(dispatcher)
     return dispatcher
 

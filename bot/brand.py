@@ -4,6 +4,7 @@ A version is all or nothing: a folder with any problem is rejected whole with ev
 problem listed as `file:line:column: message`.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -41,13 +42,28 @@ async def import_dir(
 ) -> ImportResult:
     """Store the folder as a new version (and make it active) if it has no problems."""
     files = dialogs.read_brand_dir(path)
+    return await import_files(
+        database, files, name=path.name, author=author, now=now, activate=activate
+    )
+
+
+async def import_files(
+    database: Database,
+    files: Mapping[str, str],
+    *,
+    name: str,
+    author: str,
+    now: datetime,
+    activate: bool = True,
+) -> ImportResult:
+    """Store these files (a folder read, or edited in the console) as a new version."""
     problems = dialogs.check_brand(files)
     if problems:
         return ImportResult(None, problems)
     async with database.session() as session:
         count = len(await brand_versions.history(session, limit=10_000))
         version = await brand_versions.create(
-            session, dict(files), label=f"{path.name} #{count + 1}", author=author, now=now
+            session, dict(files), label=f"{name} #{count + 1}", author=author, now=now
         )
         if activate:
             await _activate(session, version, now)

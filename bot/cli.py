@@ -52,6 +52,7 @@ def run(webhook: bool) -> None:
 @click.option("--port", default=8081, show_default=True, help="Port of the sandbox chat page.")
 def demo(host: str, port: int) -> None:
     """The bot with the example brand on SQLite, against the local sandbox (no token needed)."""
+    from bot import demo_data
     from bot.app import create_app
     from bot.runner import run_polling, stop_event
     from sandbox.server import serve_sandbox
@@ -66,7 +67,11 @@ def demo(host: str, port: int) -> None:
                 polling_timeout=10,
             )
             configure_logging(settings)
+            seeded, login = await demo_data.prepare(settings, utc_now())
             click.echo(f"Rapport demo: open {url}/ in a browser to chat with the bot as a fan.")
+            if seeded is not None:
+                click.echo(f"Seeded {seeded.fans} synthetic fans for the dashboard.")
+            click.echo(f"Console: {login} (an admin login link; it works once).")
             click.echo(f"Database: {settings.database_url}. Stop with Ctrl+C.")
             await run_polling(create_app(settings), stop_event())
 
@@ -326,8 +331,10 @@ def _fail(message: str) -> NoReturn:
     sys.exit(2)
 
 
-from bot import cli_broadcasts, cli_rules, cli_segments  # noqa: E402  (last, so merges stay easy)
+from bot import cli_broadcasts, cli_console, cli_rules, cli_segments  # noqa: E402  (last, so merges stay easy)
 
 main.add_command(cli_segments.segment)
 main.add_command(cli_broadcasts.broadcast)
 main.add_command(cli_rules.rules)
+main.add_command(cli_console.console_command)
+main.add_command(cli_console.console_link)

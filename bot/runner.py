@@ -4,11 +4,13 @@ import asyncio
 import logging
 import signal
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager, nullcontext, suppress
 from datetime import timedelta
 
 from aiohttp import web
 
+from admin import create_console_app
+from bot import console
 from bot.app import App
 from bot.webhook import create_webhook_handler
 from storage.repositories.outbox import SENDING_LEASE
@@ -54,8 +56,20 @@ async def running(app: App) -> AsyncIterator[None]:
         await app.close()
 
 
+@asynccontextmanager
+async def console_served(app: App) -> AsyncIterator[None]:
+    """The web console on its own port while the bot runs (unless RAPPORT_CONSOLE_PORT=0)."""
+    settings = app.settings
+    if not settings.console_port:
+        yield
+        return
+    config = console.console_config(settings, app.database, app.clock, app.bot)
+    async with console.serve_console(config, settings.console_host, settings.console_port):
+        yield
+
+
 async def run_polling(app: App, stop: asyncio.Event) -> None:
-    async with running(app):
+    async with running(app), console_served(app):
         # getUpdates answers 409 while a webhook is set.
         await app.bot.delete_webhook(drop_pending_updates=False)
         poller = asyncio.create_task(app.create_poller().run(), name="poller")
@@ -83,8 +97,12 @@ async def run_webhook(app: App, stop: asyncio.Event) -> None:
             max_backlog=settings.inbox_max_backlog,
         ),
     )
+    shared = console.shares_webhook_server(settings)
+    if shared:
+        config = console.console_config(settings, app.database, app.clock, app.bot, webhook=True)
+        web_app.add_subapp(console.CONSOLE_PREFIX, create_console_app(config))
     runner = web.AppRunner(web_app)
-    async with running(app):
+    async with running(app), nullcontext() if shared else console_served(app):
         await runner.setup()
         await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
         await app.bot.set_webhook(

@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     retention_keyword_hit_days: int = Field(default=365, ge=0)
     retention_raw_update_days: int = Field(default=7, ge=1)
 
+    # The web console (under /console): where it listens (0 = not in `run`/`demo`; equal to
+    # RAPPORT_WEBHOOK_PORT = on the webhook's server), its public URL, link and session life.
+    console_host: str = "127.0.0.1"
+    console_port: int = Field(default=8082, ge=0, le=65535)
+    console_url: str | None = None  # default: http://CONSOLE_HOST:CONSOLE_PORT
+    console_link_minutes: int = Field(default=10, ge=1, le=1440)
+    console_session_hours: int = Field(default=12, ge=1, le=24 * 30)
+
     @property
     def retention(self) -> Retention:
         return Retention(
@@ -67,7 +75,7 @@ class Settings(BaseSettings):
             raise ValueError("must look like 123456:ABC-DEF... (the token @BotFather gave you)")
         return value
 
-    @field_validator("api_url", "webhook_url")
+    @field_validator("api_url", "webhook_url", "console_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:

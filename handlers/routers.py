@@ -2,7 +2,7 @@
 
 from aiogram import Dispatcher, Router
 
-from handlers import conversation, membership, privacy, start
+from handlers import console, conversation, membership, privacy, start
 from handlers.fan_context import FanContextMiddleware
 
 
@@ -11,6 +11,7 @@ def create_root_router() -> Router:
     root.include_routers(
         start.create_router(),
         privacy.create_router(),
+        console.create_router(),
         membership.create_router(),
         # Last: it catches whatever the routers above did not.
         conversation.create_router(),

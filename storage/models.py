@@ -428,3 +428,42 @@ class RuleFiring(Base):
     # The first row the firing put in the outbox (None for rules that only tag or set).
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
     brand_version: Mapped[str] = mapped_column(String(64))
+
+
+class ConsoleRole(StrEnum):
+    ADMIN = "admin"  # everything
+    STAFF = "staff"  # fans, the inbox, a read-only dashboard
+
+
+class ConsoleLoginLink(Base):
+    """A one-time login link to the web console; only a hash of its token is kept."""
+
+    __tablename__ = "console_login_links"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'staff')", name="role"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(8))
+    user_id: Mapped[int | None] = mapped_column(BigInteger)  # None: printed by an operator
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ConsoleSession(Base):
+    """A logged-in browser: the cookie carries the token, the table only its hash."""
+
+    __tablename__ = "console_sessions"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'staff')", name="role"),
+        Index("ix_console_sessions_expires", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(8))
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Sent back with every form; a request from another site cannot know it.
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
