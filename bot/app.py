@@ -29,6 +29,7 @@ from storage import migrate
 from storage.brand_cache import BrandCache
 from storage.clock import Clock, utc_now
 from storage.database import Database
+from storage.segments import recheck_condition
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +101,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> App:
     processor = InboxProcessor(
         database, dispatcher, bot, clock, concurrency=settings.max_concurrent_updates
     )
-    sender = OutboxSender(
-        database, bot, brand_cache, clock, RateLimiter(settings.send_rate), recheck=None
-    )
+    limiter = RateLimiter(settings.send_rate)
+    sender = OutboxSender(database, bot, brand_cache, clock, limiter, recheck=recheck_condition)
     scheduler = create_scheduler(database, sender, brand_cache, clock, settings.retention)
     return App(settings, database, bot, dispatcher, processor, sender, scheduler, clock)
 

@@ -324,3 +324,9 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
 def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
+
+
+from bot import cli_broadcasts, cli_segments  # noqa: E402  (last, so merges stay easy)
+
+main.add_command(cli_segments.segment)
+main.add_command(cli_broadcasts.broadcast)

@@ -100,7 +100,20 @@ Duration = Annotated[
     timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)
 ]
 Names = Annotated[list[str], BeforeValidator(_one_or_many), Field(min_length=1)]
-Scalar = str | float | bool | date
+
+
+def _iso_date(value: object) -> object:
+    """`"2000-01-31"` is a date, as YAML reads it unquoted, so JSON round trips stay equal."""
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+Scalar = Annotated[str | float | bool | date, BeforeValidator(_iso_date)]
 
 
 class _Node(BaseModel):
@@ -288,7 +301,8 @@ def parse_condition(data: object) -> Condition:
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in clean_location(first["loc"]))
-        raise ConditionError(f"{where or 'condition'}: {first['msg']}") from error
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConditionError(f"{where or 'condition'}: {message}") from error
 
 
 def condition_to_data(condition: Condition) -> dict[str, Any]:

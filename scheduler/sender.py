@@ -28,8 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import dialogs
 from dialogs import CompiledBrand
-from handlers.dialog_adapter import run_engine
-from handlers.replies import Replies, keyboard
+from dialogs.conditions import ConditionError
+from dialogs.errors import RenderError
+from dialogs.messages import message_texts, render_message
+from handlers.dialog_adapter import load_snapshot, run_engine, script_problems
+from handlers.replies import Replies, Reply, keyboard
 from scheduler import planner, policy
 from scheduler.rate_limit import RateLimiter
 from storage import lifecycle
@@ -60,6 +63,7 @@ class SenderStats:
     retried: int = 0
     too_many_requests: int = 0
     unknown: int = 0
+    render_failed: int = 0
 
 
 @dataclass
@@ -179,15 +183,21 @@ class OutboxSender:
             brand=brand.settings,
             now=now,
         )
-        if decision.verdict == policy.Verdict.SEND and not await self._still_true(
-            session, row, now
-        ):
-            decision = policy.Decision(policy.Verdict.SKIP, "condition_no_longer_true")
+        if decision.verdict == policy.Verdict.SEND:
+            failed_check = await self._recheck_failure(session, row, now)
+            if failed_check is not None:
+                decision = policy.Decision(policy.Verdict.SKIP, failed_check)
         if decision.verdict != policy.Verdict.SEND:
             self._apply_decision(row, decision)
             return None
         replies = Replies()
-        await run_engine(session, brand, fan_facts.fan, _engine_input(row), replies, now)
+        texts = message_texts(row.content)
+        fan = fan_facts.fan
+        if texts is not None:
+            if not await self._render_text(session, brand, row, fan, texts, replies, now):
+                return None
+        else:
+            await run_engine(session, brand, fan_facts.fan, _engine_input(row), replies, now)
         if not replies.items or fan_facts.fan.chat_id is None:
             row.state, row.reason = OutboxState.SKIPPED, "nothing_to_say"
             self.stats.skipped += 1
@@ -200,10 +210,44 @@ class OutboxSender:
             )
         return Delivery(row.id, row.fan_id, fan_facts.fan.chat_id, replies)
 
-    async def _still_true(self, session: AsyncSession, row: OutboxMessage, now: datetime) -> bool:
+    async def _recheck_failure(
+        self, session: AsyncSession, row: OutboxMessage, now: datetime
+    ) -> str | None:
+        """Why the row's stored condition stops it now, or None if it may go."""
         if not row.recheck or self.recheck is None:
-            return True
-        return await self.recheck(session, row.recheck, row.fan_id, now)
+            return None
+        try:
+            still_true = await self.recheck(session, row.recheck, row.fan_id, now)
+        except ConditionError as error:
+            logger.warning("outbox row %s has an invalid re-check condition: %s", row.id, error)
+            return "invalid_recheck"
+        return None if still_true else "condition_no_longer_true"
+
+    async def _render_text(
+        self,
+        session: AsyncSession,
+        brand: CompiledBrand,
+        row: OutboxMessage,
+        fan: Fan,
+        texts: dict[str, str],
+        replies: Replies,
+        now: datetime,
+    ) -> bool:
+        """A text message rendered for the fan into `replies`; False (row skipped) if broken."""
+        snapshot = await load_snapshot(session, fan, is_new=False)
+        try:
+            _, text = render_message(brand, snapshot, texts, now)
+        except RenderError as error:
+            # Never the raw template: the row is skipped, counted and logged.
+            row.state, row.reason, row.error = OutboxState.SKIPPED, "render_failed", str(error)
+            self.stats.skipped += 1
+            self.stats.render_failed += 1
+            script_problems["render_failed"] += 1
+            logger.warning("outbox row %s (%s) not rendered: %s", row.id, row.source, error)
+            return False
+        if fan.chat_id is not None:
+            await replies.add(session, Reply(fan.id, fan.chat_id, text), now)
+        return True
 
     def _apply_decision(self, row: OutboxMessage, decision: policy.Decision) -> None:
         if decision.verdict == policy.Verdict.POSTPONE:

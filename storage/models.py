@@ -181,6 +181,8 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_fan_time", "fan_id", "created_at"),
         Index("ix_events_kind_time", "kind", "created_at"),
+        # Segments ask "has this fan an event of this kind" (claimed_gift).
+        Index("ix_events_fan_kind", "fan_id", "kind"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
@@ -374,3 +376,30 @@ class RelayedMessage(Base):
     staff_chat_id: Mapped[int] = mapped_column(BigInteger)
     staff_message_id: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BroadcastState(StrEnum):
+    DRAFT = "draft"  # created and checked; nothing in the outbox yet
+    SCHEDULED = "scheduled"  # its rows are in the outbox (the outbox says how far it got)
+    CANCELLED = "cancelled"  # withdrawn; its pending rows were cancelled
+
+
+class Broadcast(Base):
+    """A message to a segment: a condition, texts per language, and the consent it needs."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (
+        CheckConstraint("state IN ('draft', 'scheduled', 'cancelled')", name="state"),
+        Index("ix_broadcasts_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    condition: Mapped[dict[str, Any]] = mapped_column(JSON)  # condition_to_data output
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"text": {language: template}}
+    purpose: Mapped[str | None] = mapped_column(String(32))  # the consent it needs
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when it is due
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(10), default=BroadcastState.DRAFT)
