@@ -67,6 +67,13 @@ async def reset_sequence(database: Database, table: str) -> None:
         await session.commit()
 
 
+async def analyze(database: Database) -> None:
+    """Fresh statistics for the query planners, as a live database would have them."""
+    async with database.session() as session:
+        await session.execute(text("ANALYZE"))
+        await session.commit()
+
+
 def _for_postgres(value: Any) -> Any:
     if isinstance(value, dict | list):
         return json.dumps(value)  # json columns take their text over COPY

@@ -142,9 +142,16 @@ async def run(backlog: int, idle_seconds: float, databases: list[str]) -> dict[s
                 rows.append(["rapport", kind, *_cells(ours), above])
     print_table(
         f"Idle and backlog memory (backlog of {backlog} updates)",
-        ["bot", "database", "idle RSS MiB", "backlog peak MiB", "start+drain s", "idle above bare"],
+        [
+            "bot",
+            "database",
+            "idle RSS MiB",
+            "backlog peak MiB",
+            "start+drain s",
+            "idle above bare",
+        ],
         rows,
-    )
+    )  # fmt: skip
     print(f"target: idle at most {TARGET_ABOVE_BARE_MIB:g} MiB above bare aiogram")
     return results
 
