@@ -330,3 +330,7 @@ from bot import cli_broadcasts, cli_segments  # noqa: E402  (last, so merges sta
 
 main.add_command(cli_segments.segment)
 main.add_command(cli_broadcasts.broadcast)
+
+from bot import cli_bench  # noqa: E402
+
+main.add_command(cli_bench.bench)
