@@ -161,6 +161,11 @@ class OutboxSender:
         return len(claimed)
 
     async def _claim(self, except_fans: Collection[int]) -> list[int]:
+        # Most ticks find nothing due: looking first keeps them off SQLite's write turn,
+        # which the inbound updates are queueing for.
+        async with self.database.read_session() as session:
+            if not await outbox.any_due(session, self.clock()):
+                return []
         async with self.database.session() as session:
             rows = await outbox.claim_due(
                 session, self.clock(), self.batch_size, except_fans=except_fans

@@ -66,6 +66,14 @@ async def claim_due(
     return rows
 
 
+async def any_due(session: AsyncSession, now: datetime) -> bool:
+    """Is any row due? A cheap look before claiming (which takes the write lock)."""
+    due = select(OutboxMessage.id).where(
+        OutboxMessage.state == OutboxState.PENDING, OutboxMessage.due_at <= now
+    )
+    return (await session.execute(due.limit(1))).first() is not None
+
+
 async def mark_abandoned_unknown(session: AsyncSession, now: datetime, lease: timedelta) -> int:
     """Rows left `sending` longer than `lease` were maybe sent: never send them again."""
     result = await session.execute(
