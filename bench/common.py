@@ -13,6 +13,7 @@ import socket
 import statistics
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -73,6 +74,27 @@ async def wait_for_port(port: int, seconds: float = 20) -> None:
     raise TimeoutError(f"nothing listens on port {port}")
 
 
+@asynccontextmanager
+async def profiler(pid: int, output: Path | None) -> AsyncIterator[None]:
+    """py-spy sampling process `pid` for the block's duration (nothing when output is None).
+
+    py-spy is a developer's tool, not a dependency: install it into your environment.
+    """
+    if output is None:
+        yield
+        return
+    py_spy = Path(sys.executable).parent / "py-spy"
+    command = [str(py_spy), "record", "--pid", str(pid), "--rate", "250", "--format", "raw"]
+    recorder = await asyncio.create_subprocess_exec(
+        *command, "--output", str(output), stdout=asyncio.subprocess.DEVNULL
+    )
+    try:
+        yield
+    finally:
+        recorder.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+        await recorder.wait()
+
+
 def peak_rss_mib(pid: int) -> float:
     """The process's peak resident memory (VmHWM), in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -86,6 +108,26 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+async def database_url(kind: str, workdir: Path) -> str:
+    """A new, empty database of `kind` (sqlite or postgres) for one run."""
+    if kind == "sqlite":
+        return f"sqlite+aiosqlite:///{workdir / f'{uuid.uuid4().hex}.sqlite3'}"
+    import asyncpg
+
+    name = f"rapport_bench_{uuid.uuid4().hex[:10]}"
+    connection = await asyncpg.connect(f"{postgres_dsn()}/test")
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return f"{POSTGRES_SERVER}/{name}"
+
+
+def postgres_dsn() -> str:
+    """The PostgreSQL server as asyncpg spells it (no driver in the scheme)."""
+    return POSTGRES_SERVER.replace("postgresql+asyncpg", "postgresql")
 
 
 def median(values: list[float]) -> float:

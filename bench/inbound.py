@@ -14,19 +14,19 @@ import asyncio
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.common import (
-    POSTGRES_SERVER,
     ROOT,
     TOKEN,
+    database_url,
     median,
     peak_rss_mib,
     percentile,
     print_table,
     process,
+    profiler,
     sandbox_process,
     write_result,
 )
@@ -45,7 +45,13 @@ class Run:
 
 
 async def measure(
-    bot_args: list[str], env: dict[str, str], api_url: str, fans: int, messages: int
+    bot_args: list[str],
+    env: dict[str, str],
+    api_url: str,
+    fans: int,
+    messages: int,
+    *,
+    profile: Path | None = None,
 ) -> Run:
     async with SandboxClient(api_url, TOKEN) as sandbox:
         await sandbox.reset()
@@ -55,7 +61,7 @@ async def measure(
             for user_id in users:
                 text = "/start" if number == 0 else f"I want to buy a handbag, take {number}"
                 last_sent[user_id] = (await sandbox.send_text(user_id, text)).message_id
-        async with process(*bot_args, env=env) as bot:
+        async with process(*bot_args, env=env) as bot, profiler(bot.pid, profile):
             for user_id, message_id in last_sent.items():
                 await sandbox.wait_for_messages(user_id, since_message_id=message_id, timeout=300)
             sends = sorted(send["t"] for send in (await sandbox.stats())["sends"])
@@ -81,20 +87,9 @@ async def _latencies(sandbox: SandboxClient, users: list[int]) -> list[float]:
     return latencies
 
 
-async def _database_url(kind: str, workdir: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite+aiosqlite:///{workdir / f'{uuid.uuid4().hex}.sqlite3'}"
-    import asyncpg
-
-    name = f"rapport_bench_{uuid.uuid4().hex[:10]}"
-    dsn = POSTGRES_SERVER.replace("postgresql+asyncpg", "postgresql")
-    connection = await asyncpg.connect(f"{dsn}/test")
-    await connection.execute(f'CREATE DATABASE "{name}"')
-    await connection.close()
-    return f"{POSTGRES_SERVER}/{name}"
-
-
-async def run(fans: int, messages: int, repeat: int, databases: list[str]) -> dict[str, object]:
+async def run(
+    fans: int, messages: int, repeat: int, databases: list[str], profile: Path | None = None
+) -> dict[str, object]:
     results: dict[str, object] = {"fans": fans, "messages": messages, "repeat": repeat}
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
@@ -114,14 +109,19 @@ async def run(fans: int, messages: int, repeat: int, databases: list[str]) -> di
                     env = {
                         "RAPPORT_BOT_TOKEN": TOKEN,
                         "RAPPORT_API_URL": api_url,
-                        "RAPPORT_DATABASE_URL": await _database_url(kind, Path(workdir)),
+                        "RAPPORT_DATABASE_URL": await database_url(kind, Path(workdir)),
                         "RAPPORT_BRAND_DIR": str(ROOT / "examples" / "demo_brand"),
                         "RAPPORT_POLLING_TIMEOUT": "1",
                         "RAPPORT_LOG_LEVEL": "WARNING",
                     }
                     rapport.append(
                         await measure(
-                            [sys.executable, "-m", "bot", "run"], env, api_url, fans, messages
+                            [sys.executable, "-m", "bot", "run"],
+                            env,
+                            api_url,
+                            fans,
+                            messages,
+                            profile=profile and profile.with_suffix(f".{kind}.txt"),
                         )
                     )
                 summary = _summary(baseline, rapport, TARGETS[kind])
@@ -179,8 +179,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="record the bot with py-spy (raw stacks) into PROFILE.<database>.txt",
+    )
     args = parser.parse_args(argv)
-    results = asyncio.run(run(args.fans, args.messages, args.repeat, args.databases.split(",")))
+    results = asyncio.run(
+        run(
+            args.fans,
+            args.messages,
+            args.repeat,
+            args.databases.split(","),
+            args.profile,
+        )
+    )
     print(f"written to {write_result('inbound', results)}")
 
 

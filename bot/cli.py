@@ -331,10 +331,18 @@ def _fail(message: str) -> NoReturn:
     sys.exit(2)
 
 
-from bot import cli_broadcasts, cli_console, cli_rules, cli_segments  # noqa: E402  (last, so merges stay easy)
+# Last, so that each command group's module can import what it needs from this one.
+from bot import (  # noqa: E402
+    cli_bench,
+    cli_broadcasts,
+    cli_console,
+    cli_rules,
+    cli_segments,
+)
 
 main.add_command(cli_segments.segment)
 main.add_command(cli_broadcasts.broadcast)
 main.add_command(cli_rules.rules)
 main.add_command(cli_console.console_command)
 main.add_command(cli_console.console_link)
+main.add_command(cli_bench.bench)

@@ -118,7 +118,7 @@ class Poller:
     async def _room_in_inbox(self) -> int:
         """How many more updates the inbox may take; the rest of a backlog waits at Telegram."""
         try:
-            async with self.database.session() as session:
+            async with self.database.read_session() as session:
                 return self.max_backlog - await inbox.count_pending(session)
         except SQLAlchemyError:
             return MAX_UPDATES_PER_CALL  # storing will fail and back off, with the offset kept

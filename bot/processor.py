@@ -84,7 +84,7 @@ class InboxProcessor:
 
     async def run_once(self) -> int:
         """Handle one batch of pending updates; how many were handled."""
-        async with self.database.session() as session:
+        async with self.database.read_session() as session:
             batch = await inbox.pending(session, BATCH_SIZE)
         outcomes = await asyncio.gather(*(self._handle_in_order(ids) for ids in _by_chat(batch)))
         return sum(outcomes)

@@ -17,7 +17,7 @@ from scheduler.rules.events import on_inbound
 from scheduler.rules.facts import facts_of
 from storage import lifecycle
 from storage.models import EventKind, Fan, TagSource
-from storage.repositories import consents, events, fields, keywords, origins, tags
+from storage.repositories import consents, events, fan_facts, fields, keywords, tags
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ TAG_SOURCES = {
 
 
 async def load_snapshot(session: AsyncSession, fan: Fan, *, is_new: bool) -> FanSnapshot:
-    touches = await origins.touches_of(session, fan.id)
+    facts = await fan_facts.of_fan(session, fan.id)
     return FanSnapshot(
         fan_id=fan.id,
         first_name=fan.first_name or "",
@@ -47,10 +47,10 @@ async def load_snapshot(session: AsyncSession, fan: Fan, *, is_new: bool) -> Fan
             for name, field in (await fields.of_fan(session, fan.id)).items()
             if (value := fields.value_of(field)) is not None
         },
-        tags=frozenset(await tags.names_of(session, fan.id)),
-        first_origin=touches[0][1].code if touches else None,
-        latest_origin=touches[-1][1].code if touches else None,
-        consents=await consents.granted_purposes(session, fan.id),
+        tags=facts.tags,
+        first_origin=facts.first_origin,
+        latest_origin=facts.latest_origin,
+        consents=facts.consents,
         is_new=is_new,
         conversation=dialogs.ConversationState.from_json(fan.conversation or {}),
         timezone=fan.timezone,

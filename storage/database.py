@@ -18,6 +18,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 # How long a SQLite writer waits for the lock before "database is locked" (seconds).
 SQLITE_BUSY_TIMEOUT = 30.0
+# Execution option of the read-only sessions (see Database.read_session).
+READ_ONLY = "rapport_read_only"
 
 
 class Database:
@@ -27,6 +29,9 @@ class Database:
         self.url: URL = make_url(url)
         self.engine: AsyncEngine = _create_engine(self.url, echo=echo)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
         # SQLite has one writer. Writers of this process queue here, in order, instead of
         # in SQLite's busy handler, which sleeps in growing steps (up to 100 ms) between
         # tries and turns ten concurrent updates into seconds of waiting.
@@ -52,6 +57,17 @@ class Database:
                 yield session
             return
         async with self._sqlite_writer, self.sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def read_session(self) -> AsyncIterator[AsyncSession]:
+        """A session that only reads: on SQLite it neither waits for nor holds the write turn.
+
+        In WAL mode a reader sees the last commit and blocks no writer, so short look-ups
+        (how many updates wait, which ones) need not queue behind the handlers. Never write
+        in it: on SQLite its deferred transaction may not be upgraded to a write.
+        """
+        async with self._read_sessions() as session:
             yield session
 
     async def dispose(self) -> None:
@@ -93,4 +109,7 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: ConnectionPoolE
 def _begin_immediate(connection: Any) -> None:
     # Every transaction takes the write lock up front, so concurrent writers queue on the
     # busy timeout instead of failing. Reads in WAL mode are not blocked by it.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+        return
     connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import InboxState, InboxUpdate
 from storage.repositories._upsert import insert_ignoring_conflicts
@@ -69,23 +70,23 @@ async def claim(session: AsyncSession, update_id: int) -> InboxUpdate | None:
     handled in order even with several workers. SQLite ignores FOR UPDATE: its
     BEGIN IMMEDIATE already serializes writers.
     """
-    row = (
+    earlier = aliased(InboxUpdate)
+    # One statement: the row, unless an earlier update of its chat is still pending.
+    return (
         await session.execute(
             select(InboxUpdate)
-            .where(InboxUpdate.update_id == update_id, InboxUpdate.state == InboxState.PENDING)
-            .with_for_update(skip_locked=True)
+            .where(
+                InboxUpdate.update_id == update_id,
+                InboxUpdate.state == InboxState.PENDING,
+                ~exists().where(
+                    earlier.chat_id == InboxUpdate.chat_id,
+                    earlier.state == InboxState.PENDING,
+                    earlier.update_id < update_id,
+                ),
+            )
+            .with_for_update(skip_locked=True, of=InboxUpdate)
         )
     ).scalar_one_or_none()
-    if row is None or row.chat_id is None:
-        return row
-    earlier = select(
-        exists().where(
-            InboxUpdate.chat_id == row.chat_id,
-            InboxUpdate.state == InboxState.PENDING,
-            InboxUpdate.update_id < update_id,
-        )
-    )
-    return None if (await session.execute(earlier)).scalar() else row
 
 
 def mark_done(row: InboxUpdate, now: datetime) -> None:

@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 from datetime import datetime
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import KeywordHit
@@ -16,5 +17,10 @@ async def record_hits(
     *,
     event_id: int | None = None,
 ) -> None:
-    for keyword in dict.fromkeys(keywords):  # each keyword once per message
-        session.add(KeywordHit(fan_id=fan_id, keyword=keyword, event_id=event_id, created_at=now))
+    rows = [
+        {"fan_id": fan_id, "keyword": keyword, "event_id": event_id, "created_at": now}
+        for keyword in dict.fromkeys(keywords)  # each keyword once per message
+    ]
+    if rows:
+        # One executemany, without the ORM asking back every new id it does not need.
+        await session.execute(insert(KeywordHit), rows)

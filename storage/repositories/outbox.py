@@ -1,6 +1,6 @@
 """The outbox: proactive messages waiting for their time, claimed by senders."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,17 +39,23 @@ async def enqueue(session: AsyncSession, rows: Sequence[dict[str, Any]], now: da
     return len((await session.execute(statement, values)).scalars().all())
 
 
-async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[OutboxMessage]:
+async def claim_due(
+    session: AsyncSession, now: datetime, limit: int, *, except_fans: Collection[int] = ()
+) -> list[OutboxMessage]:
     """Lock due rows for this sender (others skip them) and mark them `sending`.
 
     Higher priority first, so that when a fan's cap is reached the important message is
-    the one that went out.
+    the one that went out. Rows of `except_fans` (fans whose messages are going out right
+    now) wait for a later batch, so that their caps are counted with those sends.
     """
+    due = [OutboxMessage.state == OutboxState.PENDING, OutboxMessage.due_at <= now]
+    if except_fans:
+        due.append(OutboxMessage.fan_id.not_in(list(except_fans)))
     rows = list(
         (
             await session.execute(
                 select(OutboxMessage)
-                .where(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.due_at <= now)
+                .where(*due)
                 .order_by(OutboxMessage.priority.desc(), OutboxMessage.due_at, OutboxMessage.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
@@ -61,6 +67,14 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Ou
         row.claimed_at = now
         row.attempts += 1
     return rows
+
+
+async def any_due(session: AsyncSession, now: datetime) -> bool:
+    """Is any row due? A cheap look before claiming (which takes the write lock)."""
+    due = select(OutboxMessage.id).where(
+        OutboxMessage.state == OutboxState.PENDING, OutboxMessage.due_at <= now
+    )
+    return (await session.execute(due.limit(1))).first() is not None
 
 
 async def mark_abandoned_unknown(session: AsyncSession, now: datetime, lease: timedelta) -> int:

@@ -46,3 +46,33 @@ async def test_concurrent_read_modify_write_loses_nothing(database: Database) ->
         assert fan is not None
         assert fan.conversation == {"counter": WRITERS}
         assert fan.joined_at == NOW
+
+
+async def test_read_session_does_not_wait_for_a_writer_holding_the_turn(
+    database: Database,
+) -> None:
+    async with database.session() as session:
+        await make_fan(session)
+        await session.commit()
+    writer_may_finish = asyncio.Event()
+
+    async def long_writer() -> None:
+        async with database.session() as session:
+            await session.execute(update(Fan).values(first_name="Changed"))
+            await writer_may_finish.wait()
+            await session.commit()
+
+    async def read_names() -> list[str | None]:
+        async with database.read_session() as session:
+            return list((await session.execute(select(Fan.first_name))).scalars())
+
+    writer = asyncio.create_task(long_writer())
+    await asyncio.sleep(0.05)  # the writer holds the write turn now
+    try:
+        # A session waiting for the write turn would wait here for ever.
+        names = await asyncio.wait_for(read_names(), 10)
+    finally:
+        writer_may_finish.set()
+        await writer
+    assert names  # the last commit, not the writer's uncommitted change
+    assert "Changed" not in names
