@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     retention_keyword_hit_days: int = Field(default=365, ge=0)
     retention_raw_update_days: int = Field(default=7, ge=1)
 
+    # Staff handoffs: hand a chat back to the bot after this long without a staff message,
+    # and open at most this many staff topics a minute (Telegram's limit is about 20).
+    handoff_idle_minutes: int = Field(default=30, ge=1)
+    handoff_topics_per_minute: int = Field(default=20, ge=1, le=60)
+
     @property
     def retention(self) -> Retention:
         return Retention(

@@ -15,7 +15,7 @@ from dialogs import CompiledBrand, FanSnapshot, Input, Outcome
 from handlers.replies import Replies, Reply
 from storage import lifecycle
 from storage.models import EventKind, Fan, TagSource
-from storage.repositories import consents, events, fields, keywords, origins, tags
+from storage.repositories import consents, events, fields, handoffs, keywords, origins, tags
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +121,8 @@ async def apply_effect(
             await lifecycle.opt_in(session, fan, now)
         case dialogs.Escalate(reason=reason):
             await events.record(session, fan.id, EventKind.ESCALATED, now, data={"reason": reason})
+            # Queued for staff: the staff desk opens the topic after the commit (a tick).
+            await handoffs.open_handoff(session, fan.id, reason, now)
         case dialogs.RenderFailed(step=step, language=language, error=error):
             script_problems["render_failed"] += 1
             logger.warning("template of %s (%s) failed: %s", step, language, error)

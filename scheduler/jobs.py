@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
 from dialogs import CompiledBrand
+from handlers.staff_desk import StaffDesk
 from scheduler.planner import plan_daily
 from scheduler.sender import OutboxSender
 from storage.brand_cache import BrandCache, NoActiveBrandError
@@ -28,6 +29,8 @@ SENDER_EVERY = timedelta(seconds=1)
 PLANNER_EVERY = timedelta(minutes=5)
 RECOVERY_EVERY = timedelta(minutes=1)
 RETENTION_EVERY = timedelta(hours=6)
+STAFF_TOPICS_EVERY = timedelta(seconds=1)
+STAFF_IDLE_EVERY = timedelta(seconds=5)
 
 
 def create_scheduler(
@@ -36,6 +39,7 @@ def create_scheduler(
     brand_cache: BrandCache[CompiledBrand],
     clock: Clock,
     retention: Retention,
+    staff_desk: StaffDesk | None = None,
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
     scheduler.add_job(
@@ -64,6 +68,20 @@ def create_scheduler(
         next_run_time=clock() + timedelta(minutes=1),
         id="retention",
     )
+    if staff_desk is not None:
+        # The queue of staff topics to open lives in the handoffs table, not in jobs.
+        scheduler.add_job(
+            _logged("staff topics", staff_desk.announce_queued),
+            "interval",
+            seconds=STAFF_TOPICS_EVERY.total_seconds(),
+            id="staff-topics",
+        )
+        scheduler.add_job(
+            _logged("staff hand-back", staff_desk.hand_back_idle),
+            "interval",
+            seconds=STAFF_IDLE_EVERY.total_seconds(),
+            id="staff-hand-back",
+        )
     return scheduler
 
 
