@@ -182,12 +182,12 @@ async def staff_message(
     session: AsyncSession, ctx: StaffContext, message: Message, replies: Replies, now: datetime
 ) -> None:
     """A staff message in the topic goes to the fan (replying takes a waiting chat)."""
+    if ctx.fan.chat_id is None or ctx.fan.status in (FanStatus.BLOCKED, FanStatus.FORGOTTEN):
+        ctx.say(replies, f"Not sent: the fan is {ctx.fan.status}.")
+        return
     handoff = await handoffs.open_of(session, ctx.fan.id)
     if handoff is None:
         ctx.say(replies, "The bot has this chat; nothing was sent. Send /take to talk to the fan.")
-        return
-    if ctx.fan.chat_id is None or ctx.fan.status in (FanStatus.BLOCKED, FanStatus.FORGOTTEN):
-        ctx.say(replies, f"Not sent: the fan is {ctx.fan.status}.")
         return
     if handoff.state == HandoffState.WAITING:
         await _take(session, ctx, handoff, replies, now)
