@@ -228,3 +228,32 @@ async def _topic_count(sandbox: SandboxClient, chat_id: int, count: int) -> bool
 
 async def _fan_got(sandbox: SandboxClient, chat_id: int, since: int, text: str) -> bool:
     return any(m.text == text and m.message_id > since for m in await sandbox.messages(chat_id))
+
+
+async def test_asking_again_reopens_the_same_topic(
+    settings: Settings, sandbox: SandboxClient
+) -> None:
+    clock = MovableClock()
+    room = await StaffRoom.create(sandbox)
+    user = await sandbox.create_user(first_name="Ada")
+    async with running_bot(settings, clock, staff_chat_id=room.group_id) as app:
+        room.app = app
+        fan = FanUser(app, sandbox, user["id"])
+        await fan.ask_for_a_person()
+        first = await fan.topic()
+        await room.post(first.thread_id, "/handback")
+        await wait_until(lambda: _title_starts(room, first.thread_id, "🤖"), TICKS)
+
+        since = await room.cursor()
+        await fan.say("can I talk to a human?")
+        await fan.tap("Yes, connect me")
+        second = await fan.topic()
+        assert (second.thread_id, second.card_message_id) == (
+            first.thread_id,
+            first.card_message_id,
+        )
+        assert len(await sandbox.topics(room.group_id)) == 1
+        await wait_until(lambda: _title_starts(room, first.thread_id, "⏳"), TICKS)
+        [notice] = await room.bot_says(first.thread_id, since)
+        assert "asks for a person" in (notice.text or "")
+        assert "waiting for staff" in await room.pinned_text()
