@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
+from bot import cli_handoff
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 from storage.clock import utc_now
@@ -324,3 +325,6 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
 def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
+
+
+main.add_command(cli_handoff.handoffs)
