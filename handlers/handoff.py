@@ -149,6 +149,20 @@ async def fan_unblocked(
         replies.after_commit.append(partial(desk.refresh, fan.id))
 
 
+async def fan_forgotten(
+    session: AsyncSession, desk: StaffDesk, fan: Fan, replies: Replies, now: datetime
+) -> None:
+    """The fan asked to be forgotten: their topic (name, card, messages) goes too."""
+    handoff = await handoffs.open_of(session, fan.id)
+    if handoff is not None:
+        handoffs.close(handoff, "forgotten", now)
+    topic = await handoffs.topic_of(session, fan.id)
+    if topic is not None:
+        replies.after_commit.append(
+            partial(desk.delete_topic, topic.staff_chat_id, topic.thread_id)
+        )
+
+
 # --- the staff's side --------------------------------------------------------------------
 
 

@@ -50,6 +50,7 @@ MAX_RETRY_AFTER = 10.0  # longer flood waits are not waited out in the relay
 CLAIM_LEASE = timedelta(minutes=2)  # a claimed topic creation left this long is retried
 MEMBERSHIP_TTL = timedelta(minutes=5)
 NO_STAFF_CHAT_BATCH = 50
+FORGOTTEN_TITLE = "🗑 forgotten fan"
 STAFF_STATUSES = {
     ChatMemberStatus.CREATOR,
     ChatMemberStatus.ADMINISTRATOR,
@@ -426,6 +427,23 @@ class StaffDesk:
                 ),
             )
         return card_id
+
+    async def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        """Delete a forgotten fan's topic; without the right, at least take the name off."""
+        called = await self._call(
+            "deleteForumTopic", lambda: self.bot.delete_forum_topic(chat_id, thread_id)
+        )
+        if called.value is not None:
+            return
+        await self._call(
+            "editForumTopic",
+            lambda: self.bot.edit_forum_topic(chat_id, thread_id, name=FORGOTTEN_TITLE),
+        )
+        await self.post(
+            chat_id,
+            thread_id,
+            "🗑 This fan asked us to forget them. Please delete this topic (the bot may not).",
+        )
 
     async def alert_admins(self, text: str) -> None:
         for admin_id in sorted(self.config.admin_ids):

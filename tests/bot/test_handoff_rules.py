@@ -7,7 +7,7 @@ from datetime import timedelta
 from bot.settings import Settings
 from handlers import texts
 from sandbox.client import SandboxClient
-from storage.models import HandoffState
+from storage.models import Fan, HandoffState
 from storage.repositories import handoffs
 from tests.bot.conftest import wait_until
 from tests.bot.handoff_kit import FanUser, MovableClock, StaffRoom, running_bot
@@ -257,3 +257,28 @@ async def test_asking_again_reopens_the_same_topic(
         [notice] = await room.bot_says(first.thread_id, since)
         assert "asks for a person" in (notice.text or "")
         assert "waiting for staff" in await room.pinned_text()
+
+
+async def test_a_forgotten_fan_leaves_no_topic(settings: Settings, sandbox: SandboxClient) -> None:
+    clock = MovableClock()
+    room = await StaffRoom.create(sandbox)
+    user = await sandbox.create_user(first_name="Ada", username="ada_l")
+    async with running_bot(settings, clock, staff_chat_id=room.group_id) as app:
+        room.app = app
+        fan = FanUser(app, sandbox, user["id"])
+        await fan.ask_for_a_person()
+        await fan.topic()
+        stored = await fan.stored()
+        await fan.say("/forget")
+        await fan.tap(texts.text("forget_yes", "en"))
+        await wait_until(lambda: _no_topics(sandbox, room.group_id), TICKS, "topic deleted")
+        async with app.database.session() as session:
+            forgotten = await session.get(Fan, stored.id)
+            assert forgotten is not None
+            assert forgotten.status == "forgotten"
+            assert await handoffs.open_of(session, stored.id) is None
+            assert await handoffs.topic_of(session, stored.id) is None
+
+
+async def _no_topics(sandbox: SandboxClient, chat_id: int) -> bool:
+    return await sandbox.topics(chat_id) == []
