@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
@@ -130,8 +130,8 @@ class _Announcement:
     name: str
     topic: FanTopic | None
     opened_at: datetime
-    language: str = "en"
-    admin_lines: list[str] = field(default_factory=list)
+    language: str
+    who: str  # for the admins: name and Telegram id
 
 
 class StaffDesk:
@@ -474,6 +474,23 @@ class StaffDesk:
                 break  # Telegram said wait; the rest stay claimed until the lease ends
         return len(announcements)
 
+    async def _announce(self, chat_id: int, item: _Announcement) -> bool:
+        """False when Telegram asks to wait (the item is tried again after the lease)."""
+        topic = item.topic
+        if topic is None or topic.staff_chat_id != chat_id:
+            called = await self._create_topic(chat_id, item)
+            if called.value is None:
+                if _worth_retrying(called.error):
+                    return False
+                # The staff chat cannot take topics (not a forum, no rights): degrade.
+                await self._without_staff_chat(item, unusable=True)
+                return True
+            await self._notify(called.value, item, fresh=True)
+        else:
+            await self._reopen(topic, item.title)
+            await self._notify(topic, item, fresh=False)
+        return True
+
     async def _prepare(self, session: AsyncSession, handoff: Handoff) -> _Announcement:
         fan = await session.get(Fan, handoff.fan_id)
         assert fan is not None  # the foreign key cascades
@@ -489,19 +506,11 @@ class StaffDesk:
             topic=await handoffs.topic_of(session, fan.id),
             opened_at=handoff.opened_at,
             language=texts.pick_language(fan.language, fan.telegram_language),
-            admin_lines=[f"{fan_card.display_name(fan)} ({fan.telegram_user_id})"],
+            who=f"{fan_card.display_name(fan)} ({fan.telegram_user_id})",
         )
 
-    async def _announce(self, chat_id: int, item: _Announcement) -> bool:
-        topic = item.topic
-        fresh = topic is None or topic.staff_chat_id != chat_id
-        if fresh:
-            topic = await self._create_topic(chat_id, item)
-            if topic is None:
-                return False
-        else:
-            assert topic is not None
-            await self._reopen(topic, item.title)
+    async def _notify(self, topic: FanTopic, item: _Announcement, *, fresh: bool) -> None:
+        """The notice, the pinned card, then what the fan wrote since they asked."""
         notice = Text(
             "🔔 ",
             Bold(item.name),
@@ -527,9 +536,8 @@ class StaffDesk:
         if item.fan_chat_id is not None:
             for message_id in waiting:
                 await self.relay_fan_message(item.fan_id, item.fan_chat_id, message_id, topic)
-        return True
 
-    async def _create_topic(self, chat_id: int, item: _Announcement) -> FanTopic | None:
+    async def _create_topic(self, chat_id: int, item: _Announcement) -> Called[FanTopic]:
         called = await self._call(
             "createForumTopic", lambda: self.bot.create_forum_topic(chat_id, item.title)
         )
@@ -537,13 +545,13 @@ class StaffDesk:
             self.stats.topics_failed += 1
             if isinstance(called.error, TelegramRetryAfter):
                 self.throttle.pause(called.error.retry_after)
-            else:
+            elif not _worth_retrying(called.error):
                 logger.error(
                     "cannot open a staff topic in chat %s (is it a forum, and is the bot an "
                     "admin that may manage topics? see `rapport doctor`)",
                     chat_id,
                 )
-            return None
+            return Called(error=called.error)
         self.throttle.record()
         self.stats.topics_created += 1
         async with self.database.session() as session:
@@ -556,7 +564,7 @@ class StaffDesk:
                 self.clock(),
             )
             await session.commit()
-        return topic
+        return Called(value=topic)
 
     async def _reopen(self, topic: FanTopic, title: str) -> None:
         # Staff may have closed the topic by hand; "not modified" is the usual answer.
@@ -595,14 +603,18 @@ class StaffDesk:
             await session.commit()
         return [int(data["message_id"]) for data in result.scalars() if "message_id" in data]
 
-    async def _without_staff_chat(self, item: _Announcement) -> None:
-        """No staff chat: the fan is told, admins get a direct message, the bot carries on."""
+    async def _without_staff_chat(self, item: _Announcement, *, unusable: bool = False) -> None:
+        """No (usable) staff chat: the fan is told, admins get a direct message, the bot
+        carries on.
+        """
         now = self.clock()
         text = texts.text("staff_unavailable", item.language)
         async with self.database.session() as session:
             handoff = await session.get(Handoff, item.handoff_id)
             if handoff is not None:
-                handoffs.close(handoff, "no_staff_chat", now)
+                handoffs.close(
+                    handoff, "staff_chat_unusable" if unusable else "no_staff_chat", now
+                )
                 handoff.notified_at = now
             replies = Replies()
             if item.fan_chat_id is not None:
@@ -615,10 +627,11 @@ class StaffDesk:
                 "(RAPPORT_STAFF_CHAT_ID, RAPPORT_ADMIN_IDS)"
             )
             return
+        problem = "the staff chat refused a new topic" if unusable else "no staff chat is set up"
         await self.alert_admins(
-            f"{item.admin_lines[0]} asked for a person ({item.reason}), but no staff chat is "
-            "set up. Set RAPPORT_STAFF_CHAT_ID to a forum supergroup where this bot is an "
-            "admin that may manage topics (see `rapport doctor`)."
+            f"{item.who} asked for a person ({item.reason}), but {problem}. Set "
+            "RAPPORT_STAFF_CHAT_ID to a forum supergroup where this bot is an admin that may "
+            "manage topics (see `rapport doctor`)."
         )
 
     # --- automatic hand-back (a tick) ----------------------------------------------------
@@ -655,3 +668,10 @@ class StaffDesk:
                 )
                 await self.refresh(fan_id)
         return len(closed)
+
+
+def _worth_retrying(error: TelegramAPIError | None) -> bool:
+    """Flood waits and network trouble pass; a refusal of the request itself does not."""
+    return error is None or isinstance(
+        error, TelegramRetryAfter | TelegramNetworkError | TelegramServerError
+    )

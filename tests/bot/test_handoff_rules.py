@@ -282,3 +282,25 @@ async def test_a_forgotten_fan_leaves_no_topic(settings: Settings, sandbox: Sand
 
 async def _no_topics(sandbox: SandboxClient, chat_id: int) -> bool:
     return await sandbox.topics(chat_id) == []
+
+
+async def test_a_staff_chat_that_cannot_take_topics_degrades_like_none(
+    settings: Settings, sandbox: SandboxClient
+) -> None:
+    clock = MovableClock()
+    admin = await sandbox.create_user(first_name="Boss")
+    group = await sandbox.create_group("Plain group", is_forum=False, bot_status="administrator")
+    user = await sandbox.create_user(first_name="Ada")
+    async with running_bot(
+        settings, clock, staff_chat_id=group["chat"]["id"], admin_ids=[admin["id"]]
+    ) as app:
+        fan = FanUser(app, sandbox, user["id"])
+        since = await fan.cursor()
+        await fan.ask_for_a_person()
+        sorry = texts.text("staff_unavailable", "en")
+        await wait_until(lambda: _fan_got(sandbox, user["id"], since, sorry), TICKS)
+        [alert] = await sandbox.wait_for_messages(admin["id"], 1, timeout=10)
+        assert "the staff chat refused a new topic" in (alert.text or "")
+        handoff = await fan.handoff()
+        assert handoff is not None
+        assert handoff.close_reason == "staff_chat_unusable"
