@@ -171,7 +171,6 @@ async def take(session: AsyncSession, ctx: StaffContext, replies: Replies, now: 
     if handoff is None:
         # Staff may take a chat the fan did not ask about.
         handoff, _ = await handoffs.open_handoff(session, ctx.fan.id, STAFF_TAKEN_REASON, now)
-        handoff.notified_at = now
     if handoff.state == HandoffState.TAKEN and handoff.taken_by == ctx.staff_id:
         ctx.say(replies, "You already have this chat.")
         return
@@ -182,6 +181,8 @@ async def _take(
     session: AsyncSession, ctx: StaffContext, handoff: Handoff, replies: Replies, now: datetime
 ) -> None:
     handoffs.take(handoff, ctx.staff_id, now)
+    # Taken in the topic, so staff know, even if the queue had not told them yet.
+    handoff.notified_at = handoff.notified_at or now
     await events.record(
         session, ctx.fan.id, EventKind.HANDOFF_TAKEN, now, data={"staff_id": ctx.staff_id}
     )

@@ -304,3 +304,35 @@ async def test_a_staff_chat_that_cannot_take_topics_degrades_like_none(
         handoff = await fan.handoff()
         assert handoff is not None
         assert handoff.close_reason == "staff_chat_unusable"
+
+
+async def test_staff_may_step_in_without_being_asked(
+    settings: Settings, sandbox: SandboxClient
+) -> None:
+    clock = MovableClock()
+    room = await StaffRoom.create(sandbox)
+    user = await sandbox.create_user(first_name="Ada")
+    async with running_bot(settings, clock, staff_chat_id=room.group_id) as app:
+        room.app = app
+        fan = FanUser(app, sandbox, user["id"])
+        await fan.ask_for_a_person()
+        thread = (await fan.topic()).thread_id
+        await room.post(thread, "/handback")
+        await room.post(thread, "/take")
+        handoff = await fan.handoff()
+        assert handoff is not None
+        assert (handoff.state, handoff.reason) == (HandoffState.TAKEN, "taken by staff")
+
+        since = await room.cursor()
+        await fan.say("oh hello")
+        [copy] = await room.bot_says(thread, since)
+        assert copy.text == "oh hello"
+        await room.post(thread, "/tag vip")
+        await room.post(thread, "/stop")
+        stored = await fan.stored()
+        assert stored.status == "opted_out"
+        await wait_until(lambda: _card_says(room, "vip (staff)"), TICKS, "the card's tag")
+
+
+async def _card_says(room: StaffRoom, text: str) -> bool:
+    return text in await room.pinned_text()
