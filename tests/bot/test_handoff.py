@@ -115,6 +115,10 @@ async def test_staff_take_over_relay_and_hand_back(
         await fan.say("asdf qwerty")
         [fallback, *_] = await fan.bot_messages(fan_since)
         assert (fallback.text or "").startswith("Sorry, I didn't quite get that")
+        # The fan's updates are handled in order: after this one, the one before is done.
+        fan_since = await fan.cursor()
+        await fan.say("asdf")
+        await fan.bot_messages(fan_since)
         assert [
             m
             for m in await sandbox.messages(room.group_id, thread_id=thread)
