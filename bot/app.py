@@ -24,6 +24,7 @@ from bot.settings import Settings
 from dialogs import CompiledBrand
 from handlers.routers import setup_dispatcher
 from handlers.staff_desk import StaffConfig, StaffDesk
+from handlers.staff_queue import StaffQueue
 from scheduler.jobs import create_scheduler
 from scheduler.rate_limit import RateLimiter
 from scheduler.sender import OutboxSender
@@ -46,6 +47,7 @@ class App:
     scheduler: AsyncIOScheduler
     clock: Clock = field(default=utc_now)
     staff_desk: StaffDesk | None = None
+    staff_queue: StaffQueue | None = None
     # Set by the run mode once updates are being taken in.
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -106,6 +108,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> App:
     bot = create_bot(settings)
     brand_cache = BrandCache(dialogs.compile_brand)
     staff_desk = StaffDesk(database, bot, brand_cache, staff_config(settings), clock)
+    staff_queue = StaffQueue(staff_desk)
     dispatcher = create_dispatcher(settings, brand_cache, staff_desk)
     processor = InboxProcessor(
         database, dispatcher, bot, clock, concurrency=settings.max_concurrent_updates
@@ -114,10 +117,19 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> App:
         database, bot, brand_cache, clock, RateLimiter(settings.send_rate), recheck=None
     )
     scheduler = create_scheduler(
-        database, sender, brand_cache, clock, settings.retention, staff_desk
+        database, sender, brand_cache, clock, settings.retention, staff_queue
     )
     return App(
-        settings, database, bot, dispatcher, processor, sender, scheduler, clock, staff_desk
+        settings,
+        database,
+        bot,
+        dispatcher,
+        processor,
+        sender,
+        scheduler,
+        clock,
+        staff_desk,
+        staff_queue,
     )
 
 

@@ -14,7 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
 from dialogs import CompiledBrand
-from handlers.staff_desk import StaffDesk
+from handlers.staff_queue import StaffQueue
 from scheduler.planner import plan_daily
 from scheduler.sender import OutboxSender
 from storage.brand_cache import BrandCache, NoActiveBrandError
@@ -39,7 +39,7 @@ def create_scheduler(
     brand_cache: BrandCache[CompiledBrand],
     clock: Clock,
     retention: Retention,
-    staff_desk: StaffDesk | None = None,
+    staff_queue: StaffQueue | None = None,
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
     scheduler.add_job(
@@ -68,16 +68,16 @@ def create_scheduler(
         next_run_time=clock() + timedelta(minutes=1),
         id="retention",
     )
-    if staff_desk is not None:
+    if staff_queue is not None:
         # The queue of staff topics to open lives in the handoffs table, not in jobs.
         scheduler.add_job(
-            _logged("staff topics", staff_desk.announce_queued),
+            _logged("staff topics", staff_queue.announce_queued),
             "interval",
             seconds=STAFF_TOPICS_EVERY.total_seconds(),
             id="staff-topics",
         )
         scheduler.add_job(
-            _logged("staff hand-back", staff_desk.hand_back_idle),
+            _logged("staff hand-back", staff_queue.hand_back_idle),
             "interval",
             seconds=STAFF_IDLE_EVERY.total_seconds(),
             id="staff-hand-back",

@@ -36,7 +36,8 @@ async def test_idle_chats_are_handed_back_automatically(
         await room.post(answered_thread, "Hello, how can I help?")
 
         clock.advance(timedelta(minutes=9))
-        assert await app.staff_desk.hand_back_idle() == 0  # type: ignore[union-attr]
+        assert app.staff_queue is not None
+        assert await app.staff_queue.hand_back_idle() == 0
         since = await room.cursor()
         waiting_since = await waiting.cursor()
         clock.advance(timedelta(minutes=2))
@@ -173,8 +174,8 @@ async def test_topic_creation_is_throttled_and_queued(
             await fan.ask_for_a_person()
         for fan in fans[:2]:  # oldest first
             await fan.topic()
-        assert app.staff_desk is not None
-        assert await app.staff_desk.announce_queued() == 0  # the third waits its turn
+        assert app.staff_queue is not None
+        assert await app.staff_queue.announce_queued() == 0  # the third waits its turn
         async with app.database.session() as session:
             assert await handoffs.queued_count(session) == 1
         # The third fan's messages meanwhile are kept for the topic.
