@@ -24,7 +24,7 @@ from handlers import fan_card, texts
 from handlers.replies import Replies, Reply, send_replies
 from handlers.staff_desk import Called, StaffDesk
 from storage.clock import Clock
-from storage.models import Event, EventKind, Fan, FanTopic, Handoff
+from storage.models import Event, EventKind, Fan, FanStatus, FanTopic, Handoff
 from storage.repositories import events, fans, handoffs
 
 logger = logging.getLogger(__name__)
@@ -70,6 +70,7 @@ class _Announcement:
     opened_at: datetime
     language: str
     who: str  # for the admins: name and Telegram id
+    reachable: bool
 
 
 class StaffQueue:
@@ -130,6 +131,7 @@ class StaffQueue:
             opened_at=handoff.opened_at,
             language=texts.pick_language(fan.language, fan.telegram_language),
             who=f"{fan_card.display_name(fan)} ({fan.telegram_user_id})",
+            reachable=_reachable(fan),
         )
 
     async def _notify(self, topic: FanTopic, item: _Announcement, *, fresh: bool) -> None:
@@ -240,7 +242,7 @@ class StaffQueue:
                 )
                 handoff.notified_at = now
             replies = Replies()
-            if item.fan_chat_id is not None:
+            if item.fan_chat_id is not None and item.reachable:
                 await replies.add(session, Reply(item.fan_id, item.fan_chat_id, text), now)
             await session.commit()
         await send_replies(self.bot, replies)
@@ -269,11 +271,11 @@ class StaffQueue:
             for item in closed:
                 fan = await fans.get(session, item.fan_id)
                 topic = await handoffs.topic_of(session, item.fan_id)
-                reply = None
-                if fan is not None and fan.chat_id is not None and not item.answered:
+                if fan is not None and _reachable(fan) and not item.answered:
+                    assert fan.chat_id is not None
                     language = texts.pick_language(fan.language, fan.telegram_language)
-                    reply = Reply(fan.id, fan.chat_id, texts.text("staff_timed_out", language))
-                    await replies.add(session, reply, now)
+                    text = texts.text("staff_timed_out", language)
+                    await replies.add(session, Reply(fan.id, fan.chat_id, text), now)
                 await events.record(
                     session, item.fan_id, EventKind.HANDED_BACK, now, data={"via": "auto"}
                 )
@@ -291,6 +293,10 @@ class StaffQueue:
                 )
                 await self.desk.refresh(fan_id)
         return len(closed)
+
+
+def _reachable(fan: Fan) -> bool:
+    return fan.chat_id is not None and fan.status in (FanStatus.ACTIVE, FanStatus.OPTED_OUT)
 
 
 def _worth_retrying(error: TelegramAPIError | None) -> bool:

@@ -336,3 +336,34 @@ async def test_staff_may_step_in_without_being_asked(
 
 async def _card_says(room: StaffRoom, text: str) -> bool:
     return text in await room.pinned_text()
+
+
+async def test_flood_waits_in_the_relay_are_waited_out_or_reported(
+    settings: Settings, sandbox: SandboxClient
+) -> None:
+    clock = MovableClock()
+    room = await StaffRoom.create(sandbox)
+    user = await sandbox.create_user(first_name="Ada")
+    async with running_bot(settings, clock, staff_chat_id=room.group_id) as app:
+        room.app = app
+        fan = FanUser(app, sandbox, user["id"])
+        await fan.ask_for_a_person()
+        thread = (await fan.topic()).thread_id
+        await room.post(thread, "/take")
+
+        # A short flood wait: the copy goes out once Telegram allows it.
+        fan_since = await fan.cursor()
+        await sandbox.set_faults(storm_remaining=1, storm_retry_after=1)
+        await room.post(thread, "first")
+        [first] = await fan.bot_messages(fan_since)
+        assert first.text == "first"
+
+        # A long one: the message is not waited for; staff are told.
+        since = await room.cursor()
+        await sandbox.set_faults(storm_remaining=1, storm_retry_after=60)
+        await room.post(thread, "second")
+        [notice] = await room.bot_says(thread, since)
+        assert (notice.text or "").startswith("⚠️ Not delivered to the fan")
+        assert app.staff_desk is not None
+        assert app.staff_desk.stats.failed_calls >= 1
+        assert app.staff_desk.stats.relayed_to_fan == 1
