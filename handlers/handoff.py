@@ -5,6 +5,7 @@ after the commit (`replies.after_commit`, carried out by handlers/staff_desk.py)
 """
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -63,7 +64,16 @@ async def fan_wrote(
     if handoff.notified_at is None or topic is None or fan.chat_id is None:
         return  # still queued: copied into the topic when it opens
     replies.after_commit.append(
-        partial(desk.relay_fan_message, fan.id, fan.chat_id, message.message_id, topic)
+        partial(
+            desk.relay_fan_message,
+            fan.id,
+            fan.chat_id,
+            message.message_id,
+            topic,
+            reply_to=await _replied(
+                session, message, lambda m: handoffs.in_topic(session, fan.id, m)
+            ),
+        )
     )
 
 
@@ -216,6 +226,7 @@ async def staff_message(
         text=message.text or message.caption,
         data={"staff": True, "staff_id": ctx.staff_id, "staff_message_id": message.message_id},
     )
+    chat_id = ctx.topic.staff_chat_id
     replies.after_commit.append(
         partial(
             ctx.desk.relay_staff_message,
@@ -223,8 +234,21 @@ async def staff_message(
             ctx.fan.chat_id,
             message.message_id,
             ctx.topic,
+            reply_to=await _replied(
+                session, message, lambda m: handoffs.in_fan_chat(session, chat_id, m)
+            ),
         )
     )
+
+
+async def _replied(
+    session: AsyncSession, message: Message, other_side: Callable[[int], Awaitable[int | None]]
+) -> int | None:
+    """A reply keeps pointing at the same message on the other side, if it was relayed."""
+    replied = message.reply_to_message
+    if replied is None or replied.forum_topic_created is not None:
+        return None  # in a topic, a plain message "replies" to the topic's first message
+    return await other_side(replied.message_id)
 
 
 async def staff_edited(

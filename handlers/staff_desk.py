@@ -26,7 +26,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import MessageEntity
+from aiogram.types import MessageEntity, ReplyParameters
 from aiogram.utils.formatting import Bold, Text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -183,7 +183,13 @@ class StaffDesk:
     # --- the relay (after the commit) ----------------------------------------------------
 
     async def relay_fan_message(
-        self, fan_id: int, fan_chat_id: int, message_id: int, topic: FanTopic
+        self,
+        fan_id: int,
+        fan_chat_id: int,
+        message_id: int,
+        topic: FanTopic,
+        *,
+        reply_to: int | None = None,
     ) -> None:
         """Copy what the fan sent into their topic (copyMessage: no "forwarded" header)."""
         called = await self.call(
@@ -193,6 +199,7 @@ class StaffDesk:
                 fan_chat_id,
                 message_id,
                 message_thread_id=topic.thread_id,
+                reply_parameters=_reply(reply_to),
             ),
         )
         if called.value is None:
@@ -213,12 +220,20 @@ class StaffDesk:
             await session.commit()
 
     async def relay_staff_message(
-        self, fan_id: int, fan_chat_id: int, message_id: int, topic: FanTopic
+        self,
+        fan_id: int,
+        fan_chat_id: int,
+        message_id: int,
+        topic: FanTopic,
+        *,
+        reply_to: int | None = None,
     ) -> None:
         """Copy a staff message to the fan, in the brand's name (the sender stays hidden)."""
         called = await self.call(
             "copyMessage to fan",
-            lambda: self.bot.copy_message(fan_chat_id, topic.staff_chat_id, message_id),
+            lambda: self.bot.copy_message(
+                fan_chat_id, topic.staff_chat_id, message_id, reply_parameters=_reply(reply_to)
+            ),
         )
         if called.value is None:
             await self._not_delivered(fan_id, topic, called)
@@ -413,3 +428,10 @@ class StaffDesk:
             "sendMessage to admin", lambda: self.bot.send_message(chat_id, text)
         )
         return called.value is not None
+
+
+def _reply(message_id: int | None) -> ReplyParameters | None:
+    # A reply to a message deleted meanwhile still goes out, as a plain message.
+    if message_id is None:
+        return None
+    return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)

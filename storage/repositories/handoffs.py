@@ -277,3 +277,29 @@ async def copy_in_topic(
         .order_by(RelayedMessage.id.desc())
     )
     return result.scalars().first()
+
+
+async def in_fan_chat(
+    session: AsyncSession, staff_chat_id: int, staff_message_id: int
+) -> int | None:
+    """The fan-chat side of a message in the topic, whichever way it was relayed."""
+    result = await session.execute(
+        select(RelayedMessage.fan_message_id)
+        .where(
+            RelayedMessage.staff_chat_id == staff_chat_id,
+            RelayedMessage.staff_message_id == staff_message_id,
+        )
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def in_topic(session: AsyncSession, fan_id: int, fan_message_id: int) -> int | None:
+    """The topic side of a message in the fan's chat, whichever way it was relayed."""
+    result = await session.execute(
+        select(RelayedMessage.staff_message_id)
+        .where(RelayedMessage.fan_id == fan_id, RelayedMessage.fan_message_id == fan_message_id)
+        .order_by(RelayedMessage.id.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()

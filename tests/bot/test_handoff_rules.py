@@ -367,3 +367,32 @@ async def test_flood_waits_in_the_relay_are_waited_out_or_reported(
         assert app.staff_desk is not None
         assert app.staff_desk.stats.failed_calls >= 1
         assert app.staff_desk.stats.relayed_to_fan == 1
+
+
+async def test_replies_point_at_the_same_message_on_the_other_side(
+    settings: Settings, sandbox: SandboxClient
+) -> None:
+    clock = MovableClock()
+    room = await StaffRoom.create(sandbox)
+    user = await sandbox.create_user(first_name="Ada")
+    async with running_bot(settings, clock, staff_chat_id=room.group_id) as app:
+        room.app = app
+        fan = FanUser(app, sandbox, user["id"])
+        await fan.ask_for_a_person()
+        thread = (await fan.topic()).thread_id
+        await room.post(thread, "/take")
+
+        since = await room.cursor()
+        question = await fan.say("Which size?")
+        [copy] = await room.bot_says(thread, since)
+        fan_since = await fan.cursor()
+        answer = await room.post(thread, "Size 38", reply_to_message_id=copy.message_id)
+        [got] = await fan.bot_messages(fan_since)
+        assert got.message["reply_to_message"]["message_id"] == question.message_id
+
+        since = await room.cursor()
+        await fan.do(
+            await sandbox.send_text(user["id"], "Thanks!", reply_to_message_id=got.message_id)
+        )
+        [thanks] = await room.bot_says(thread, since)
+        assert thanks.message["reply_to_message"]["message_id"] == answer.message_id

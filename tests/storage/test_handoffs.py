@@ -138,6 +138,12 @@ async def test_topics_and_relayed_messages(database: Database) -> None:
         # Each direction answers only for itself.
         assert await handoffs.copy_in_topic(session, fan.id, 6) is None
         assert await handoffs.copy_in_fan_chat(session, -100123, 80) is None
+        # Replies map a message to its other side, whichever way it went.
+        assert await handoffs.in_fan_chat(session, -100123, 80) == 5
+        assert await handoffs.in_fan_chat(session, -100123, 81) == 6
+        assert await handoffs.in_fan_chat(session, -100123, 99) is None
+        assert await handoffs.in_topic(session, fan.id, 6) == 81
+        assert await handoffs.in_topic(session, fan.id, 7) is None
         # A topic in a new staff chat replaces the old one, card and all.
         moved = await handoffs.save_topic(session, fan.id, -100456, 3, "t", NOW)
         assert (moved.staff_chat_id, moved.thread_id, moved.card_message_id) == (-100456, 3, None)
