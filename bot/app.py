@@ -6,6 +6,7 @@ Nothing here runs at import time; tests build as many apps as they like.
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -22,6 +23,8 @@ from bot.processor import InboxProcessor
 from bot.settings import Settings
 from dialogs import CompiledBrand
 from handlers.routers import setup_dispatcher
+from handlers.staff_desk import StaffConfig, StaffDesk
+from handlers.staff_queue import StaffQueue
 from scheduler.jobs import create_scheduler
 from scheduler.rate_limit import RateLimiter
 from scheduler.sender import OutboxSender
@@ -45,6 +48,8 @@ class App:
     sender: OutboxSender
     scheduler: AsyncIOScheduler
     clock: Clock = field(default=utc_now)
+    staff_desk: StaffDesk | None = None
+    staff_queue: StaffQueue | None = None
     # Set by the run mode once updates are being taken in.
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -86,13 +91,19 @@ def create_bot(settings: Settings) -> Bot:
     )
 
 
-def create_dispatcher(settings: Settings, brand_cache: BrandCache[CompiledBrand]) -> Dispatcher:
+def create_dispatcher(
+    settings: Settings,
+    brand_cache: BrandCache[CompiledBrand],
+    staff_desk: StaffDesk | None = None,
+) -> Dispatcher:
     dispatcher = Dispatcher(storage=_fsm_storage(settings))
     # Workflow data every handler can ask for by name.
     dispatcher["brand_cache"] = brand_cache
     dispatcher["console_links"] = console.login_links(
         settings, webhook=settings.webhook_url is not None
     )
+    if staff_desk is not None:
+        dispatcher["staff_desk"] = staff_desk
     setup_dispatcher(dispatcher)
     return dispatcher
 
@@ -101,7 +112,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> App:
     database = Database(settings.database_url)
     bot = create_bot(settings)
     brand_cache = BrandCache(dialogs.compile_brand)
-    dispatcher = create_dispatcher(settings, brand_cache)
+    staff_desk = StaffDesk(database, bot, brand_cache, staff_config(settings), clock)
+    staff_queue = StaffQueue(staff_desk)
+    dispatcher = create_dispatcher(settings, brand_cache, staff_desk)
     processor = InboxProcessor(
         database, dispatcher, bot, clock, concurrency=settings.max_concurrent_updates
     )
@@ -115,8 +128,31 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> App:
         recheck=recheck_condition,
         staff=StaffDestinations(settings.staff_chat_id, tuple(settings.admin_ids)),
     )
-    scheduler = create_scheduler(database, sender, brand_cache, clock, settings.retention)
-    return App(settings, database, bot, dispatcher, processor, sender, scheduler, clock)
+    scheduler = create_scheduler(
+        database, sender, brand_cache, clock, settings.retention, staff_queue
+    )
+    return App(
+        settings,
+        database,
+        bot,
+        dispatcher,
+        processor,
+        sender,
+        scheduler,
+        clock,
+        staff_desk,
+        staff_queue,
+    )
+
+
+def staff_config(settings: Settings) -> StaffConfig:
+    return StaffConfig(
+        staff_chat_id=settings.staff_chat_id,
+        admin_ids=frozenset(settings.admin_ids),
+        staff_ids=frozenset(settings.staff_ids),
+        idle=timedelta(minutes=settings.handoff_idle_minutes),
+        topics_per_minute=settings.handoff_topics_per_minute,
+    )
 
 
 def _fsm_storage(settings: Settings) -> BaseStorage:

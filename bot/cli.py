@@ -336,6 +336,7 @@ from bot import (  # noqa: E402
     cli_bench,
     cli_broadcasts,
     cli_console,
+    cli_handoff,
     cli_rules,
     cli_segments,
 )
@@ -346,3 +347,4 @@ main.add_command(cli_rules.rules)
 main.add_command(cli_console.console_command)
 main.add_command(cli_console.console_link)
 main.add_command(cli_bench.bench)
+main.add_command(cli_handoff.handoffs)

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     console_url: str | None = None  # default: http://CONSOLE_HOST:CONSOLE_PORT
     console_link_minutes: int = Field(default=10, ge=1, le=1440)
     console_session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # Staff handoffs: hand a chat back to the bot after this long without a staff message,
+    # and open at most this many staff topics a minute (Telegram's limit is about 20).
+    handoff_idle_minutes: int = Field(default=30, ge=1)
+    handoff_topics_per_minute: int = Field(default=20, ge=1, le=60)
 
     @property
     def retention(self) -> Retention:

@@ -17,7 +17,7 @@ from scheduler.rules.events import on_inbound
 from scheduler.rules.facts import facts_of
 from storage import lifecycle
 from storage.models import EventKind, Fan, TagSource
-from storage.repositories import consents, events, fan_facts, fields, keywords, tags
+from storage.repositories import consents, events, fan_facts, fields, handoffs, keywords, origins, tags
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +126,8 @@ async def apply_effect(
             await lifecycle.opt_in(session, fan, now)
         case dialogs.Escalate(reason=reason):
             await events.record(session, fan.id, EventKind.ESCALATED, now, data={"reason": reason})
+            # Queued for staff: the staff desk opens the topic after the commit (a tick).
+            await handoffs.open_handoff(session, fan.id, reason, now)
         case dialogs.RenderFailed(step=step, language=language, error=error):
             script_problems["render_failed"] += 1
             logger.warning("template of %s (%s) failed: %s", step, language, error)

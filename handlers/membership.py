@@ -7,6 +7,9 @@ from aiogram.enums import ChatMemberStatus
 from aiogram.types import ChatMemberUpdated
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers import handoff
+from handlers.replies import Replies
+from handlers.staff_desk import StaffDesk
 from storage import lifecycle
 from storage.models import Fan
 
@@ -18,11 +21,20 @@ def create_router() -> Router:
 
 
 async def on_membership(
-    update: ChatMemberUpdated, fan: Fan | None, session: AsyncSession, now: datetime
+    update: ChatMemberUpdated,
+    fan: Fan | None,
+    session: AsyncSession,
+    replies: Replies,
+    now: datetime,
+    staff_desk: StaffDesk | None = None,
 ) -> None:
     if fan is None:
         return
     if update.new_chat_member.status == ChatMemberStatus.KICKED:
         await lifecycle.blocked(session, fan, now)
+        if staff_desk is not None:
+            await handoff.fan_blocked(session, staff_desk, fan, replies, now)
     elif update.old_chat_member.status == ChatMemberStatus.KICKED:
         await lifecycle.unblocked(session, fan, now)
+        if staff_desk is not None:
+            await handoff.fan_unblocked(session, staff_desk, fan, replies)

@@ -8,8 +8,9 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers import texts
+from handlers import handoff, texts
 from handlers.replies import Replies, Reply
+from handlers.staff_desk import StaffDesk
 from storage import lifecycle, privacy
 from storage.models import Fan
 
@@ -97,6 +98,7 @@ async def on_forget_answer(
     session: AsyncSession,
     replies: Replies,
     now: datetime,
+    staff_desk: StaffDesk | None = None,
 ) -> None:
     replies.answer_callback(query.id)
     if fan is None:
@@ -108,6 +110,8 @@ async def on_forget_answer(
             session, Reply(fan.id, chat_id, texts.text("forget_kept", language)), now
         )
         return
+    if staff_desk is not None:
+        await handoff.fan_forgotten(session, staff_desk, fan, replies, now)
     await privacy.forget_fan(session, fan, now)
     goodbye = Reply(fan.id, chat_id, texts.text("forgotten", language))
     await replies.add(session, goodbye, now, on_timeline=False)

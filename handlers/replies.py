@@ -6,6 +6,7 @@ update (and with it, a second reply): a duplicate message is worse than a missin
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -59,6 +60,9 @@ class Replies:
     items: list[Reply] = field(default_factory=list)
     # Button presses to acknowledge (Telegram shows a spinner on the button until then).
     callback_ids: list[str] = field(default_factory=list)
+    # Other Bot API work that must wait for the commit too (the staff relay); each one
+    # handles its own failures.
+    after_commit: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
 
     def answer_callback(self, callback_id: str) -> None:
         self.callback_ids.append(callback_id)
@@ -106,6 +110,12 @@ async def send_replies(bot: Bot, replies: Replies) -> list[DeliveryFailure]:
             failures.append(failure)
             if failure.blocked:
                 break
+    for action in replies.after_commit:
+        try:
+            await action()
+        except Exception:
+            # A failing relay must not cost the fan their replies or stop the bot.
+            logger.exception("after-commit action failed")
     return failures
 
 

@@ -30,6 +30,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "forget_no": "No, keep it",
         "forgotten": "Done: your data is deleted. If you write again, we start afresh.",
         "forget_kept": "Nothing was deleted.",
+        "staff_unavailable": (
+            "Sorry, no one from our team can chat here right now. We have passed your "
+            "request on and will get back to you."
+        ),
+        "staff_timed_out": (
+            "Sorry, nobody from our team could answer in time. You can keep chatting with "
+            "me, or ask for a person again later."
+        ),
     },
     "zh": {
         "welcome": "{name}，你好！很高兴认识你。",
@@ -48,6 +56,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "forget_no": "不，保留",
         "forgotten": "已完成：你的数据已删除。如果你再次发消息，我们会重新开始。",
         "forget_kept": "没有删除任何内容。",
+        "staff_unavailable": (
+            "抱歉，我们的同事暂时无法在这里回复。我们已经转达了您的请求，会尽快联系您。"
+        ),
+        "staff_timed_out": (
+            "抱歉，我们的同事没能及时回复。您可以继续和我聊，或者稍后再找人工客服。"
+        ),
     },
 }
 

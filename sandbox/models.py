@@ -41,6 +41,25 @@ _REQUIRED_ADMIN_RIGHTS = (
     "can_delete_stories",
     "can_send_welcome_messages",
 )
+# What a ChatMemberRestricted object always carries.
+_RESTRICTED_RIGHTS = (
+    "can_send_messages",
+    "can_send_audios",
+    "can_send_documents",
+    "can_send_photos",
+    "can_send_videos",
+    "can_send_video_notes",
+    "can_send_voice_notes",
+    "can_send_polls",
+    "can_send_other_messages",
+    "can_add_web_page_previews",
+    "can_react_to_messages",
+    "can_edit_tag",
+    "can_change_info",
+    "can_invite_users",
+    "can_pin_messages",
+    "can_manage_topics",
+)
 
 
 def drop_none(data: JSON) -> JSON:
@@ -96,6 +115,17 @@ class Member:
             }
         if self.status == "kicked":
             return {"status": "kicked", "user": user, "until_date": 0}
+        if self.status == "restricted":
+            # A member who may send messages but nothing else (rights default to False).
+            rights = {name: self.rights.get(name, False) for name in _RESTRICTED_RIGHTS}
+            rights["can_send_messages"] = self.rights.get("can_send_messages", True)
+            return {
+                "status": "restricted",
+                "user": user,
+                "is_member": True,
+                **rights,
+                "until_date": 0,
+            }
         return {"status": self.status, "user": user}
 
     def can(self, right: str) -> bool:

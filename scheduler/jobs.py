@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
 from dialogs import CompiledBrand
+from handlers.staff_queue import StaffQueue
 from scheduler.planner import plan_daily
 from scheduler.rules.ticks import run_time_rules
 from scheduler.sender import OutboxSender
@@ -30,6 +31,8 @@ PLANNER_EVERY = timedelta(minutes=5)
 RECOVERY_EVERY = timedelta(minutes=1)
 RETENTION_EVERY = timedelta(hours=6)
 RULES_EVERY = timedelta(minutes=1)  # time rules: schedules, anniversaries, silences
+STAFF_TOPICS_EVERY = timedelta(seconds=1)
+STAFF_IDLE_EVERY = timedelta(seconds=5)
 
 
 def create_scheduler(
@@ -38,6 +41,7 @@ def create_scheduler(
     brand_cache: BrandCache[CompiledBrand],
     clock: Clock,
     retention: Retention,
+    staff_queue: StaffQueue | None = None,
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
     scheduler.add_job(
@@ -73,6 +77,20 @@ def create_scheduler(
         next_run_time=clock() + timedelta(minutes=1),
         id="retention",
     )
+    if staff_queue is not None:
+        # The queue of staff topics to open lives in the handoffs table, not in jobs.
+        scheduler.add_job(
+            _logged("staff topics", staff_queue.announce_queued),
+            "interval",
+            seconds=STAFF_TOPICS_EVERY.total_seconds(),
+            id="staff-topics",
+        )
+        scheduler.add_job(
+            _logged("staff hand-back", staff_queue.hand_back_idle),
+            "interval",
+            seconds=STAFF_IDLE_EVERY.total_seconds(),
+            id="staff-hand-back",
+        )
     return scheduler
 
 

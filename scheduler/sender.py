@@ -52,7 +52,7 @@ from storage.brand_cache import BrandCache, NoActiveBrandError
 from storage.clock import Clock
 from storage.database import Database
 from storage.models import Consent, EventKind, Fan, OutboxMessage, OutboxState
-from storage.repositories import events, outbox
+from storage.repositories import events, handoffs, outbox
 
 logger = logging.getLogger(__name__)
 
@@ -497,6 +497,7 @@ async def _fan_facts(
         consents.setdefault(fan_id, set()).add(purpose)
     last_day = await outbox.sent_since(session, fan_ids, now - timedelta(days=1))
     last_week = await outbox.sent_since(session, fan_ids, now - timedelta(days=7))
+    with_staff = await handoffs.open_fan_ids(session, fan_ids)
     return {
         fan.id: _Facts(
             fan,
@@ -507,6 +508,7 @@ async def _fan_facts(
                 last_message_at=fan.last_message_at,
                 sent_last_day=last_day.get(fan.id, 0),
                 sent_last_week=last_week.get(fan.id, 0),
+                taken_over=fan.id in with_staff,
             ),
         )
         for fan in fans

@@ -51,6 +51,9 @@ class EventKind(StrEnum):
     DELIVERY_FAILED = "delivery_failed"
     ESCALATED = "escalated"  # the fan asked for a person
     GIFT_CLAIMED = "gift_claimed"
+    HANDOFF_TAKEN = "handoff_taken"  # a staff member took the chat
+    HANDED_BACK = "handed_back"  # the chat went back to the bot (staff, idle, blocked)
+    STAFF_NOTE = "staff_note"  # an internal note in the fan's topic, never sent to the fan
 
 
 class TagSource(StrEnum):
@@ -359,6 +362,11 @@ class Handoff(Base):
     last_staff_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     close_reason: Mapped[str | None] = mapped_column(String(32))  # handback, auto, blocked
+    # When staff were told in the fan's topic; None while the handoff waits in the queue
+    # for its topic (topic creation is throttled), so a restart picks the queue up again.
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A worker announcing it right now (a lease: a crashed worker's claim expires).
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class RelayedMessage(Base):

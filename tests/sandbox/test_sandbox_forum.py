@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import BufferedInputFile
+from aiogram.types import BufferedInputFile, ChatMemberRestricted
 
 from sandbox.client import SandboxClient
 from sandbox.simulate import placeholder_png
@@ -139,3 +139,17 @@ async def test_upload_to_group_and_get_chat(bot: Bot, sb: SandboxClient) -> None
     admins = await bot.get_chat_administrators(group_id)
     assert {a.status for a in admins} == {"creator", "administrator"}
     assert await bot.get_chat_member_count(group_id) == 2
+
+
+async def test_get_chat_member_of_a_restricted_member(bot: Bot, sb: SandboxClient) -> None:
+    group_id, staff_id = await _staff_group(sb, admin=True)
+    outsider = await sb.create_user(first_name="Mallory")
+    await sb.add_member(group_id, outsider["id"], "restricted")
+    member = await bot.get_chat_member(group_id, outsider["id"])
+    assert isinstance(member, ChatMemberRestricted)
+    assert (member.is_member, member.can_send_messages, member.can_manage_topics) == (
+        True,
+        True,
+        False,
+    )
+    assert (await bot.get_chat_member(group_id, staff_id)).status == "creator"
