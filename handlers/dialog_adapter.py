@@ -17,7 +17,15 @@ from scheduler.rules.events import on_inbound
 from scheduler.rules.facts import facts_of
 from storage import lifecycle
 from storage.models import EventKind, Fan, TagSource
-from storage.repositories import consents, events, fan_facts, fields, handoffs, keywords, origins, tags
+from storage.repositories import (
+    consents,
+    events,
+    fan_facts,
+    fields,
+    handoffs,
+    keywords,
+    tags,
+)
 
 logger = logging.getLogger(__name__)
 
