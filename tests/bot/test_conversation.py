@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
+from handlers import texts
 from sandbox.client import Injected, LoggedMessage, SandboxClient
 from storage.models import Event, EventKind, InboxState, InboxUpdate, KeywordHit
 from storage.repositories import consents, fans, fields, tags
@@ -101,6 +102,11 @@ async def test_the_spring_gift_journey_is_stored(
     await fan.say(words.shopping)
     await fan.say(words.person)
     await fan.tap(words.connect)
+    # Without a staff chat the request is closed and the fan told so, by the staff queue's
+    # next tick: wait for that before writing again.
+    since = max(message.message_id for message in fan.last)
+    [unavailable] = await sandbox.wait_for_messages(user["id"], 1, since_message_id=since)
+    assert unavailable.text == texts.text("staff_unavailable", words.telegram_code[:2])
     [fallback, *_] = await fan.say(words.nonsense)
     assert fallback.text is not None
     assert fallback.text.startswith(words.fallback)
