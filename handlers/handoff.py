@@ -272,6 +272,8 @@ async def staff_edited(
 
 async def note(session: AsyncSession, ctx: StaffContext, text: str, now: datetime) -> None:
     """An internal note: on the fan's timeline for staff, never sent to the fan."""
+    if not text:
+        return
     await events.record(
         session, ctx.fan.id, EventKind.STAFF_NOTE, now, text=text, data={"staff_id": ctx.staff_id}
     )
