@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 import aiohttp
 from sqlalchemy import select, text
@@ -96,7 +97,10 @@ async def test_stop_cancels_pending_proactive_messages(
         fan = await fans.get_by_telegram_id(session, user_id)
         assert fan is not None
         row = {"fan_id": fan.id, "source": "rule", "content": {"step": "shop.buy"}}
-        await outbox.enqueue(session, [{**row, "due_at": app.clock()}], app.clock())
+        # Due later, so that the sender cannot be claiming it while /stop is handled (a
+        # claimed row is stopped by the send-time check instead, tested with the sender).
+        later = app.clock() + timedelta(hours=1)
+        await outbox.enqueue(session, [{**row, "due_at": later}], app.clock())
         await session.commit()
     sent = await sandbox.send_text(user_id, "/stop")
     await sandbox.wait_for_messages(user_id, since_message_id=sent.message_id)
