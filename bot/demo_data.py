@@ -97,7 +97,7 @@ async def _seed(
     }
     codes = list(ORIGIN_WEIGHTS)
     weights = list(ORIGIN_WEIGHTS.values())
-    rows = []
+    rows: list[dict[str, Any]] = []
     for n in range(count):
         # More fans joined lately: the brand is growing.
         joined = now - timedelta(days=DAYS * rng.random() ** 1.6, minutes=rng.randrange(1440))
