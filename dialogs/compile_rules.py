@@ -100,7 +100,11 @@ class RuleCompiler:
     ) -> Rule | None:
         """The rule, or None if broken; a broken rule's parts are still checked."""
         path: Path = ("rules", name)
-        trigger_spec = self._shape(doc, (*path, "trigger"), TriggerSpec, short_trigger)
+        trigger_spec = (
+            self._shape(doc, (*path, "trigger"), TriggerSpec, short_trigger)
+            if doc.value_at((*path, "trigger")) is not None
+            else None  # missing: reported with the rule's own keys
+        )
         trigger = self.trigger(doc, (*path, "trigger"), trigger_spec) if trigger_spec else None
         condition = self.condition(doc, (*path, "condition"), doc.value_at((*path, "condition")))
         actions: list[Action | None] = []
@@ -196,6 +200,7 @@ class RuleCompiler:
     # triggers -----------------------------------------------------------------------------
 
     def trigger(self, doc: YamlDoc, path: Path, spec: TriggerSpec) -> Trigger:
+        self._defaults_that_apply(doc, path, spec)
         if spec.event is not None:
             return self._event(doc, path, spec)
         self._no_narrowing(doc, path, spec, allowed=())
@@ -240,6 +245,16 @@ class RuleCompiler:
         for key in _NARROWING:
             if key not in allowed and getattr(spec, key) is not None:
                 message = f"{key} does not apply to {what}"
+                self.checker.report(doc, (*path, key), message, on_key=True)
+
+    def _defaults_that_apply(self, doc: YamlDoc, path: Path, spec: TriggerSpec) -> None:
+        """`clock` is for schedules and `at` for anniversaries (both have defaults)."""
+        written = doc.value_at(path)
+        if not isinstance(written, dict):
+            return
+        for key, owner in (("clock", spec.schedule), ("at", spec.anniversary)):
+            if key in written and owner is None:
+                message = f"{key} does not apply to this trigger"
                 self.checker.report(doc, (*path, key), message, on_key=True)
 
     def _button(self, doc: YamlDoc, path: Path, step: str, key: str | None) -> str | None:

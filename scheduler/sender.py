@@ -4,7 +4,10 @@ One batch at a time: claim due rows (`sending`, committed), decide and render th
 transaction (the contact policy re-checked at send time, the fan's conversation moved to
 the step being sent), send them within Telegram's limits, and record every outcome. A crash
 between the claim and the record leaves rows `sending`; they become `unknown` and are
-never sent again blindly (a duplicate message is worse than a missing one).
+never sent again blindly (a duplicate message is worse than a missing one). A send that
+timed out after its request went out is treated alike (`unknown`, reason `timeout`):
+Telegram may have delivered it. Failed connections and 5xx answers are retried with
+backoff, then the row fails.
 """
 
 import asyncio
@@ -23,6 +26,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiohttp import ConnectionTimeoutError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -84,7 +88,7 @@ class Delivery:
     replies: Replies
     message_id: int | None = None
     error: str | None = None
-    outcome: str = "pending"  # sent, blocked, refused, retry, too_many_requests
+    outcome: str = "pending"  # sent, blocked, refused, retry, maybe_sent, too_many_requests
     retry_after: float = 0.0
 
 
@@ -336,7 +340,11 @@ class OutboxSender:
             return _fail(delivery, "blocked", error.message)
         except TelegramBadRequest as error:
             return _fail(delivery, "refused", error.message)
-        except (TelegramNetworkError, TelegramServerError) as error:
+        except TelegramNetworkError as error:
+            if _maybe_delivered(error):
+                return _fail(delivery, "maybe_sent", str(error))
+            return _fail(delivery, "retry", str(error))
+        except TelegramServerError as error:
             return _fail(delivery, "retry", str(error))
         self.limiter.succeeded()
         delivery.message_id = delivery.message_id or message.message_id
@@ -386,6 +394,11 @@ class OutboxSender:
             await events.record(
                 session, row.fan_id, EventKind.DELIVERY_FAILED, now, data={"error": row.error}
             )
+        elif delivery.outcome == "maybe_sent":
+            # The request went out and no answer came back in time: Telegram may have
+            # delivered it. Like a crash mid-send, it is reported, never resent blindly.
+            row.state, row.reason = OutboxState.UNKNOWN, "timeout"
+            self.stats.unknown += 1
         elif delivery.outcome == "too_many_requests":
             # Not the row's fault: back in the queue exactly after retry_after.
             row.attempts -= 1
@@ -474,6 +487,12 @@ def _engine_input(row: OutboxMessage) -> dialogs.Input:
     if row.content.get("daily"):
         return dialogs.DailyOpener()
     return dialogs.GoTo(str(row.content["step"]))
+
+
+def _maybe_delivered(error: TelegramNetworkError) -> bool:
+    """A timeout after the request was sent (not while connecting) may have been delivered."""
+    cause = error.__cause__
+    return isinstance(cause, TimeoutError) and not isinstance(cause, ConnectionTimeoutError)
 
 
 def _postpone(row: OutboxMessage, reason: str, until: datetime) -> None:

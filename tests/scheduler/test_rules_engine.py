@@ -4,15 +4,16 @@ DST change, caps with priorities, delayed actions, cancelling, and idempotent fi
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import ColumnElement, literal_column
+from sqlalchemy import ColumnElement, literal_column, update
 
 import dialogs
 from dialogs.conditions import Condition, HasTag
+from scheduler.rules.dry_run import dry_run
 from scheduler.rules.events import failed_counts, on_inbound
 from scheduler.rules.facts import TriggerFacts
 from scheduler.staff_notes import StaffDestinations
 from storage import segments
-from storage.models import FanTopic, OutboxState
+from storage.models import FanTopic, OutboxMessage, OutboxState
 from storage.repositories import fields, outbox, tags
 from tests.scheduler.rules_world import RulesWorld, brand_with_rules, rules_world, utc
 
@@ -365,3 +366,31 @@ async def test_a_rule_failing_in_the_database_is_skipped_alone(
     assert [r.source_ref for r in await world.rows(fan)] == ["fine"]
     assert failed_counts["broken"] == failed_before + 1
     assert await world.tick() == 0  # time rules carry on too
+
+
+async def test_a_dry_run_steps_through_the_cap_and_writes_nothing(
+    rules_world: RulesWorld,
+) -> None:
+    world = rules_world
+    world.brand = brand_with_rules("rules:" + on_message("always", priority=5))
+    fan, _ = await world.fan(timezone="Asia/Shanghai")
+    async with world.database.session() as session:
+        rows = [
+            {"fan_id": fan, "source": "rule", "content": {}, "due_at": world.clock()}
+            for _ in range(2)
+        ]
+        await outbox.enqueue(session, rows, world.clock())
+        await session.execute(
+            update(OutboxMessage).values(state=OutboxState.SENT, sent_at=world.clock())
+        )
+        await session.commit()
+        result = await dry_run(session, world.brand, world.brand.rules["ping"], world.clock())
+    [landing] = result.sample
+    assert result.matching == 1
+    # Two sends at noon today. The policy postpones a capped send to 09:00 the next day; at
+    # 09:00 tomorrow the noon sends are still within 24 hours, so once more, as the sender
+    # would: the send lands at 09:00 (Shanghai) the day after.
+    assert landing.postponed == ("daily_cap", "daily_cap")
+    assert landing.lands_at == utc("2026-03-04T01:00:00+00:00")
+    assert len(await world.rows(fan)) == 2
+    assert await world.firings(fan) == []

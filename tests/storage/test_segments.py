@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import event
 
 from dialogs.conditions import (
     AllOf,
@@ -271,6 +272,35 @@ async def test_fan_matches_and_count_and_sample(database: Database) -> None:
         total, sample = await segments.count_and_sample(session, condition, NOW, sample=3)
     assert total == 4
     assert [fan.id for fan in sample] == ids[:3]
+
+
+async def test_a_segment_is_one_query_whatever_its_size(database: Database) -> None:
+    await _setup(database, [FanSpec(tags=frozenset({"a"})) for _ in range(30)])
+    condition = parse_condition(
+        _yaml(
+            """
+            all:
+              - any: [{tag: a}, {said: [buy, handbag], within: 30d}]
+              - not: {claimed_gift: any}
+              - {field: birthday, age: {max: 40}}
+              - {origin: spring_gift, touch: first}
+            """
+        )
+    )
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with database.session() as session:
+            await session.execute(segments.matching_fan_ids(condition, NOW))
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+    selects = [sql for sql in statements if sql.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 1
+    assert selects[0].upper().count("EXISTS") == 6
 
 
 # --- the reference evaluator: the documented semantics in plain Python ---------------------
