@@ -220,7 +220,7 @@ class OutboxSender:
             if not await self._render_text(session, brand, row, fan, texts, replies, now):
                 return None
         else:
-            await run_engine(session, brand, fan_facts.fan, _engine_input(row), replies, now)
+            await run_engine(session, brand, fan, _engine_input(row), replies, now)
         if not replies.items or fan_facts.fan.chat_id is None:
             row.state, row.reason = OutboxState.SKIPPED, "nothing_to_say"
             self.stats.skipped += 1
