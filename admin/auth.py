@@ -62,6 +62,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     access = request.app[ACCESS_KEY].get(request.match_info.route)
     if access is None:
         raise web.HTTPForbidden(text="this page has no access rule")
+    if isinstance(request.match_info.route.resource, web.StaticResource):
+        return await handler(request)  # the stylesheet needs no database round trip
     session = await _live_session(request)
     if session is not None:
         request[SESSION_KEY] = session

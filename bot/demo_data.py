@@ -2,8 +2,9 @@
 start: a few thousand fans over 60 days with origins, answers, keyword hits, gift claims,
 daily openers and replies, and a few handoffs. Deterministic (a seeded random generator).
 
-Seeded fans have no chat the sandbox knows, so they are kept out of the daily planner
-(`daily_next_on` far ahead) and the demo never tries to message them.
+Seeded fans have no chat (`chat_id` is None) and are kept out of the daily planner
+(`daily_next_on` far ahead): rules, openers and broadcasts never try to message them, so
+only the fans created in the sandbox's chat page get messages.
 """
 
 import random
@@ -96,7 +97,7 @@ async def _seed(
     }
     codes = list(ORIGIN_WEIGHTS)
     weights = list(ORIGIN_WEIGHTS.values())
-    rows = []
+    rows: list[dict[str, Any]] = []
     for n in range(count):
         # More fans joined lately: the brand is growing.
         joined = now - timedelta(days=DAYS * rng.random() ** 1.6, minutes=rng.randrange(1440))
@@ -104,7 +105,7 @@ async def _seed(
         rows.append(
             {
                 "telegram_user_id": FIRST_USER_ID + n,
-                "chat_id": FIRST_USER_ID + n,
+                "chat_id": None,
                 "first_name": rng.choice(NAMES),
                 "telegram_language": language,
                 "language": language,

@@ -1,10 +1,13 @@
 """Logging set-up: one format, aiogram's per-update chatter at DEBUG, and no token ever."""
 
 import logging
+import re
 
 from bot.settings import Settings
 
 REDACTED = "<token>"
+# One-time console login links (in access logs and errors at DEBUG).
+LOGIN_LINK = re.compile(r"(/login/)[A-Za-z0-9_-]{16,}")
 
 
 class RedactSecrets(logging.Filter):
@@ -16,10 +19,11 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if any(secret in message for secret in self.secrets):
-            for secret in self.secrets:
-                message = message.replace(secret, REDACTED)
-            record.msg, record.args = message, None
+        redacted = LOGIN_LINK.sub(rf"\g<1>{REDACTED}", message)
+        for secret in self.secrets:
+            redacted = redacted.replace(secret, REDACTED)
+        if redacted != message:
+            record.msg, record.args = redacted, None
         return True
 
 

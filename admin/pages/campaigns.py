@@ -8,6 +8,7 @@ import json
 import re
 
 import segno
+import yaml
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -118,7 +119,7 @@ def with_campaign(text: str, form: dict[str, str]) -> str:
     code = form.get("code", "")
     if not DEEP_LINK_PAYLOAD.fullmatch(code):
         raise CampaignError("a code is 1-64 characters of A-Z, a-z, 0-9, _ and -")
-    if re.search(rf"^\s+{re.escape(code)}:", text, flags=re.MULTILINE):
+    if code in _codes(text):
         raise CampaignError(f"campaign '{code}' exists already")
     name = form.get("name") or code
     tags = [tag.strip() for tag in form.get("tags", "").split(",") if tag.strip()]
@@ -141,6 +142,16 @@ def with_campaign(text: str, form: dict[str, str]) -> str:
             ),
         ]
     return text.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n"
+
+
+def _codes(text: str) -> set[str]:
+    """The campaign codes campaigns.yaml defines (none if it cannot be read)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return set()
+    campaigns = data.get("campaigns") if isinstance(data, dict) else None
+    return {str(code) for code in campaigns} if isinstance(campaigns, dict) else set()
 
 
 def _indent(text: str) -> str:

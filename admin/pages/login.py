@@ -26,6 +26,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         return render(request, "login.html", token=None, refused=True, status=400)
     now = config.clock()
     async with config.database.session() as session:
+        await console_auth.prune(session, now)  # logins are rare: a cheap time to tidy up
         grant = await console_auth.redeem_login_link(session, token, now)
         cookie = None
         if grant is not None:

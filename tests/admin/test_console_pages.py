@@ -19,7 +19,15 @@ from storage.models import (
     HandoffState,
     TagSource,
 )
-from storage.repositories import brand_versions, events, fans, fields, keywords, tags
+from storage.repositories import (
+    brand_versions,
+    consents,
+    events,
+    fans,
+    fields,
+    keywords,
+    tags,
+)
 from storage.repositories.fans import TelegramIdentity
 from tests.admin.conftest import Console
 from tests.factories import NOW, make_fan
@@ -48,6 +56,8 @@ async def _hostile_fan(console: Console) -> int:
             session, fan.id, "message_in", NOW, content_kind="text", text=HOSTILE_TEXT
         )
         session.add(Handoff(fan_id=fan.id, reason=HOSTILE_LAST, opened_at=NOW))
+        await consents.record(session, fan.id, "offers", granted=True, proof={}, now=NOW)
+        await keywords.record_hits(session, fan.id, ["buy", "handbag"], NOW)
         await session.commit()
         return fan.id
 
@@ -88,6 +98,30 @@ async def test_a_preview_renders_the_fans_name_through_the_sandbox_as_text(
     assert HOSTILE_FIRST in bubble
     assert "49" not in bubble
     assert "<script>" not in page
+
+
+async def test_broadcast_samples_and_rule_dry_runs_show_a_hostile_name_as_text(
+    console: Console,
+) -> None:
+    await _hostile_fan(console)
+    admin = await console.client()
+    await admin.page("/broadcasts")
+    form = {
+        "name": "x",
+        "condition": "tag: '<b>bold</b>'",
+        "text:en": "Hi {{ fan.first_name }}!",
+        "text:zh": "Hi {{ fan.first_name }}!",
+        "purpose": "offers",
+    }
+    status, _, page = await admin.submit("/broadcasts/preview", form)
+    assert status == 200
+    assert 'id="preview-count">1<' in page
+    assert f"Hi {HOSTILE_FIRST}!" in page
+    assert "Hi 49" not in page
+    assert "<script>" not in page
+    dry_run = await admin.page("/rules/handbag_offer/dry-run")
+    assert 'id="dry-run-count">1<' in dry_run
+    _assert_shown_as_text(dry_run)
 
 
 async def test_the_fan_list_filters_and_counts(console: Console) -> None:

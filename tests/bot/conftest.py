@@ -60,6 +60,7 @@ def settings(sandbox_url: str, database_url: str) -> Settings:
         brand_dir=EXAMPLE_BRAND,
         polling_timeout=1,
         webhook_url=None,
+        console_port=0,  # tests that want the console give it a free port
     )
 
 

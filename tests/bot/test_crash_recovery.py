@@ -38,6 +38,7 @@ def _environment(mode: str, sandbox_url: str, database_url: str) -> dict[str, st
         "RAPPORT_BRAND_DIR": str(EXAMPLE_BRAND),
         "RAPPORT_POLLING_TIMEOUT": "1",
         "RAPPORT_LOG_LEVEL": "WARNING",
+        "RAPPORT_CONSOLE_PORT": "0",  # no console: parallel runs would compete for its port
     }
     if mode == "webhook":
         port = free_port()
