@@ -1,53 +1,39 @@
 """Staff taking a fan's chat over from the console, and handing it back.
 
-A taken handoff pauses the bot for that fan (the handoff check in the middlewares reads
-the same table); handing back closes it.
+The same handoff rows as in the staff chat: an open handoff pauses the bot for that fan
+and holds their proactive sends. One opened here waits like any other request, so the
+staff queue opens the fan's topic in the staff chat, where staff answer; a staff member
+known by their Telegram id takes it at once.
 """
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Fan, Handoff, HandoffState
-from storage.repositories import events
+from storage.models import EventKind, Fan, Handoff
+from storage.repositories import events, handoffs
 
 
 async def open_handoff(session: AsyncSession, fan_id: int) -> Handoff | None:
-    result = await session.execute(
-        select(Handoff)
-        .where(Handoff.fan_id == fan_id, Handoff.state != HandoffState.CLOSED)
-        .order_by(Handoff.id.desc())
-        .limit(1)
-    )
-    return result.scalar_one_or_none()
+    return await handoffs.open_of(session, fan_id)
 
 
 async def take_over(
     session: AsyncSession, fan: Fan, staff_user_id: int | None, now: datetime
 ) -> Handoff:
-    """The staff member takes the chat: a waiting handoff is taken, else a new one opens."""
-    handoff = await open_handoff(session, fan.id)
-    if handoff is None:
-        handoff = Handoff(fan_id=fan.id, reason="console", opened_at=now)
-        session.add(handoff)
-    if handoff.state != HandoffState.TAKEN:
-        handoff.state = HandoffState.TAKEN
-        handoff.taken_by = staff_user_id
-        handoff.taken_at = now
-        await events.record(
-            session, fan.id, "handoff_taken", now, data={"by": staff_user_id, "via": "console"}
-        )
+    """Open (or join) the fan's handoff; a known staff member takes it."""
+    handoff, is_new = await handoffs.open_handoff(session, fan.id, "console", now)
+    taken = staff_user_id is not None and handoffs.take(handoff, staff_user_id, now)
+    if is_new or taken:
+        data = {"by": staff_user_id, "via": "console"}
+        await events.record(session, fan.id, EventKind.HANDOFF_TAKEN, now, data=data)
     await session.flush()
     return handoff
 
 
 async def hand_back(session: AsyncSession, fan: Fan, now: datetime) -> bool:
-    handoff = await open_handoff(session, fan.id)
-    if handoff is None:
+    handoff = await handoffs.open_of(session, fan.id)
+    if handoff is None or not handoffs.close(handoff, "handback", now):
         return False
-    handoff.state = HandoffState.CLOSED
-    handoff.closed_at = now
-    handoff.close_reason = "handback"
-    await events.record(session, fan.id, "handoff_closed", now, data={"via": "console"})
+    await events.record(session, fan.id, EventKind.HANDED_BACK, now, data={"via": "console"})
     return True

@@ -221,7 +221,7 @@ async def test_staff_tag_untag_take_over_hand_back_and_opt_out(console: Console)
                 )
             ).scalars()
         )
-    assert kinds == ["handoff_taken", "handoff_closed", "opted_out"]
+    assert kinds == ["handoff_taken", "handed_back", "opted_out"]
     status, _, _ = await staff.submit(f"/fans/{fan.id}/tag", {"tag": ""})
     assert status == 400
     status, _, _ = await staff.submit("/fans/999999/opt-out")
