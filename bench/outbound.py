@@ -18,9 +18,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, insert, select
 
@@ -35,6 +32,8 @@ from bench.common import (
     write_result,
 )
 from bot import brand
+from bot.app import create_bot
+from bot.settings import Settings
 from sandbox.client import SandboxClient
 from scheduler.jobs import JOB_DEFAULTS, SENDER_EVERY
 from scheduler.rate_limit import RateLimiter
@@ -87,7 +86,7 @@ async def measure(api_url: str, url: str, rate: float, fans: int, burst_seconds:
             global_burst=max(1, int(rate * burst_seconds)),
         )
         await sandbox.reset_stats()
-        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api_url)))
+        bot = create_bot(Settings(_env_file=None, bot_token=TOKEN, api_url=api_url))
         sender = OutboxSender(
             database, bot, BrandCache(dialogs.compile_brand), clock, RateLimiter(rate)
         )
