@@ -12,7 +12,6 @@ time; peak RSS is the bot process's VmHWM.
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 from bench.common import (
     ROOT,
     TOKEN,
-    database_url,
+    Databases,
     median,
     peak_rss_mib,
     percentile,
@@ -92,41 +91,40 @@ async def run(
 ) -> dict[str, object]:
     results: dict[str, object] = {"fans": fans, "messages": messages, "repeat": repeat}
     rows = []
-    with tempfile.TemporaryDirectory() as workdir:
-        async with sandbox_process() as api_url:
-            for kind in databases:
-                baseline, rapport = [], []
-                for _ in range(repeat):
-                    baseline.append(
-                        await measure(
-                            [sys.executable, "-m", "bench.bare_echo", api_url, TOKEN],
-                            {},
-                            api_url,
-                            fans,
-                            messages,
-                        )
+    async with Databases() as fresh, sandbox_process() as api_url:
+        for kind in databases:
+            baseline, rapport = [], []
+            for _ in range(repeat):
+                baseline.append(
+                    await measure(
+                        [sys.executable, "-m", "bench.bare_echo", api_url, TOKEN],
+                        {},
+                        api_url,
+                        fans,
+                        messages,
                     )
-                    env = {
-                        "RAPPORT_BOT_TOKEN": TOKEN,
-                        "RAPPORT_API_URL": api_url,
-                        "RAPPORT_DATABASE_URL": await database_url(kind, Path(workdir)),
-                        "RAPPORT_BRAND_DIR": str(ROOT / "examples" / "demo_brand"),
-                        "RAPPORT_POLLING_TIMEOUT": "1",
-                        "RAPPORT_LOG_LEVEL": "WARNING",
-                    }
-                    rapport.append(
-                        await measure(
-                            [sys.executable, "-m", "bot", "run"],
-                            env,
-                            api_url,
-                            fans,
-                            messages,
-                            profile=profile and profile.with_suffix(f".{kind}.txt"),
-                        )
+                )
+                env = {
+                    "RAPPORT_BOT_TOKEN": TOKEN,
+                    "RAPPORT_API_URL": api_url,
+                    "RAPPORT_DATABASE_URL": await fresh.url(kind),
+                    "RAPPORT_BRAND_DIR": str(ROOT / "examples" / "demo_brand"),
+                    "RAPPORT_POLLING_TIMEOUT": "1",
+                    "RAPPORT_LOG_LEVEL": "WARNING",
+                }
+                rapport.append(
+                    await measure(
+                        [sys.executable, "-m", "bot", "run"],
+                        env,
+                        api_url,
+                        fans,
+                        messages,
+                        profile=profile and profile.with_suffix(f".{kind}.txt"),
                     )
-                summary = _summary(baseline, rapport, TARGETS[kind])
-                results[kind] = summary
-                rows.append(_row(kind, summary))
+                )
+            summary = _summary(baseline, rapport, TARGETS[kind])
+            results[kind] = summary
+            rows.append(_row(kind, summary))
     print_table(
         f"Inbound: {fans} fans x {messages} messages, median of {repeat}",
         [
