@@ -77,16 +77,21 @@ async def _backlog(
 
 
 async def _wait_drained(sandbox: SandboxClient) -> None:
-    """Until no update waits at the sandbox and no reply went out for a while."""
-    sent, quiet_since = -1, time.monotonic()
+    """Until no update waits at the sandbox and no reply went out for a while.
+
+    While the queue drains only its counts are asked for: the sandbox's full stats carry
+    every send's timestamp, and asking for them often would slow the sandbox down.
+    """
     while True:
-        await asyncio.sleep(0.25)
-        stats = await sandbox.stats()
-        waiting = int((await sandbox.updates()).get("pending", 0))
-        if stats["sent_messages"] != sent or waiting:
-            sent, quiet_since = stats["sent_messages"], time.monotonic()
-        elif time.monotonic() - quiet_since >= DRAINED_QUIET_SECONDS:
-            return
+        await asyncio.sleep(0.5)
+        if not int((await sandbox.updates()).get("pending", 0)):
+            break
+    sent, quiet_since = -1, time.monotonic()
+    while time.monotonic() - quiet_since < DRAINED_QUIET_SECONDS:
+        await asyncio.sleep(0.5)
+        now_sent = (await sandbox.stats())["sent_messages"]
+        if now_sent != sent:
+            sent, quiet_since = now_sent, time.monotonic()
 
 
 async def measure(

@@ -32,7 +32,7 @@ from bench.common import (
 from sandbox.client import SandboxClient
 
 TARGETS = {"sqlite": 0.5, "postgres": 0.6}
-LATENCY_SAMPLES = 50
+LATENCY_SAMPLES = 100  # one message at a time, after the throughput phase
 
 
 @dataclass
@@ -50,6 +50,7 @@ async def measure(
     fans: int,
     messages: int,
     *,
+    samples: int = LATENCY_SAMPLES,
     profile: Path | None = None,
 ) -> Run:
     async with SandboxClient(api_url, TOKEN) as sandbox:
@@ -65,7 +66,7 @@ async def measure(
                 await sandbox.wait_for_messages(user_id, since_message_id=message_id, timeout=300)
             sends = sorted(send["t"] for send in (await sandbox.stats())["sends"])
             elapsed = max(sends[-1] - sends[0], 1e-6)
-            latencies = await _latencies(sandbox, users)
+            latencies = await _latencies(sandbox, users, samples)
             rss = peak_rss_mib(bot.pid)
     return Run(
         updates_per_second=fans * messages / elapsed,
@@ -75,9 +76,9 @@ async def measure(
     )
 
 
-async def _latencies(sandbox: SandboxClient, users: list[int]) -> list[float]:
+async def _latencies(sandbox: SandboxClient, users: list[int], samples: int) -> list[float]:
     latencies = []
-    for sample in range(LATENCY_SAMPLES):
+    for sample in range(samples):
         user_id = users[sample % len(users)]
         started = time.perf_counter()
         sent = await sandbox.send_text(user_id, "do you have shoes in size 38?")
@@ -87,7 +88,12 @@ async def _latencies(sandbox: SandboxClient, users: list[int]) -> list[float]:
 
 
 async def run(
-    fans: int, messages: int, repeat: int, databases: list[str], profile: Path | None = None
+    fans: int,
+    messages: int,
+    repeat: int,
+    databases: list[str],
+    profile: Path | None = None,
+    samples: int = LATENCY_SAMPLES,
 ) -> dict[str, object]:
     results: dict[str, object] = {"fans": fans, "messages": messages, "repeat": repeat}
     rows = []
@@ -102,6 +108,7 @@ async def run(
                         api_url,
                         fans,
                         messages,
+                        samples=samples,
                     )
                 )
                 env = {
@@ -119,6 +126,7 @@ async def run(
                         api_url,
                         fans,
                         messages,
+                        samples=samples,
                         profile=profile and profile.with_suffix(f".{kind}.txt"),
                     )
                 )
@@ -177,6 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--samples", type=int, default=LATENCY_SAMPLES, help="latency samples")
     parser.add_argument(
         "--profile",
         type=Path,
@@ -190,6 +199,7 @@ def main(argv: list[str] | None = None) -> None:
             args.repeat,
             args.databases.split(","),
             args.profile,
+            args.samples,
         )
     )
     print(f"written to {write_result('inbound', results)}")

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 
 async def test_inbound_measures_both_bots() -> None:
-    results: dict[str, Any] = await inbound.run(3, 2, 1, ["sqlite"])
+    results: dict[str, Any] = await inbound.run(3, 2, 1, ["sqlite"], samples=5)
     summary = results["sqlite"]
     assert summary["baseline_updates_per_second"] > 0
     assert summary["rapport_updates_per_second"] > 0
