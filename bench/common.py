@@ -12,6 +12,7 @@ import signal
 import socket
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -110,19 +111,37 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-async def database_url(kind: str, workdir: Path) -> str:
-    """A new, empty database of `kind` (sqlite or postgres) for one run."""
-    if kind == "sqlite":
-        return f"sqlite+aiosqlite:///{workdir / f'{uuid.uuid4().hex}.sqlite3'}"
+class Databases:
+    """Fresh, empty databases for one benchmark run, all removed at the end of it."""
+
+    async def __aenter__(self) -> "Databases":
+        self._files = tempfile.TemporaryDirectory()
+        self._postgres: list[str] = []
+        return self
+
+    async def url(self, kind: str) -> str:
+        """A new database of `kind` (sqlite or postgres)."""
+        if kind == "sqlite":
+            return f"sqlite+aiosqlite:///{Path(self._files.name) / f'{uuid.uuid4().hex}.sqlite3'}"
+        name = f"rapport_bench_{uuid.uuid4().hex[:10]}"
+        await _postgres_admin(f'CREATE DATABASE "{name}"')
+        self._postgres.append(name)
+        return f"{POSTGRES_SERVER}/{name}"
+
+    async def __aexit__(self, *_exc: object) -> None:
+        for name in self._postgres:
+            await _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._files.cleanup()
+
+
+async def _postgres_admin(sql: str) -> None:
     import asyncpg
 
-    name = f"rapport_bench_{uuid.uuid4().hex[:10]}"
     connection = await asyncpg.connect(f"{postgres_dsn()}/test")
     try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        await connection.execute(sql)
     finally:
         await connection.close()
-    return f"{POSTGRES_SERVER}/{name}"
 
 
 def postgres_dsn() -> str:

@@ -11,15 +11,13 @@ and its peak resident memory (VmHWM) is reported.
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from bench.common import (
     ROOT,
     TOKEN,
-    database_url,
+    Databases,
     peak_rss_mib,
     print_table,
     process,
@@ -79,16 +77,21 @@ async def _backlog(
 
 
 async def _wait_drained(sandbox: SandboxClient) -> None:
-    """Until no update waits at the sandbox and no reply went out for a while."""
-    sent, quiet_since = -1, time.monotonic()
+    """Until no update waits at the sandbox and no reply went out for a while.
+
+    While the queue drains only its counts are asked for: the sandbox's full stats carry
+    every send's timestamp, and asking for them often would slow the sandbox down.
+    """
     while True:
-        await asyncio.sleep(0.25)
-        stats = await sandbox.stats()
-        waiting = int((await sandbox.updates()).get("pending", 0))
-        if stats["sent_messages"] != sent or waiting:
-            sent, quiet_since = stats["sent_messages"], time.monotonic()
-        elif time.monotonic() - quiet_since >= DRAINED_QUIET_SECONDS:
-            return
+        await asyncio.sleep(0.5)
+        if not int((await sandbox.updates()).get("pending", 0)):
+            break
+    sent, quiet_since = -1, time.monotonic()
+    while time.monotonic() - quiet_since < DRAINED_QUIET_SECONDS:
+        await asyncio.sleep(0.5)
+        now_sent = (await sandbox.stats())["sent_messages"]
+        if now_sent != sent:
+            sent, quiet_since = now_sent, time.monotonic()
 
 
 async def measure(
@@ -102,44 +105,43 @@ async def measure(
 async def run(backlog: int, idle_seconds: float, databases: list[str]) -> dict[str, object]:
     results: dict[str, object] = {"backlog": backlog, "idle_seconds": idle_seconds}
     rows = []
-    with tempfile.TemporaryDirectory() as workdir:
-        async with sandbox_process() as api_url:
-            bare = await measure(
-                [sys.executable, "-m", "bench.bare_echo", api_url, TOKEN],
-                {},
-                api_url,
-                backlog,
-                idle_seconds,
-            )
-            results["bare_aiogram"] = asdict(bare)
-            rows.append(["bare aiogram", "-", *_cells(bare), "-"])
-            for kind in databases:
+    async with Databases() as fresh, sandbox_process() as api_url:
+        bare = await measure(
+            [sys.executable, "-m", "bench.bare_echo", api_url, TOKEN],
+            {},
+            api_url,
+            backlog,
+            idle_seconds,
+        )
+        results["bare_aiogram"] = asdict(bare)
+        rows.append(["bare aiogram", "-", *_cells(bare), "-"])
+        for kind in databases:
 
-                async def fresh_env(kind: str = kind) -> dict[str, str]:
-                    return {
-                        "RAPPORT_BOT_TOKEN": TOKEN,
-                        "RAPPORT_API_URL": api_url,
-                        "RAPPORT_DATABASE_URL": await database_url(kind, Path(workdir)),
-                        "RAPPORT_BRAND_DIR": str(ROOT / "examples" / "demo_brand"),
-                        "RAPPORT_POLLING_TIMEOUT": "1",
-                        "RAPPORT_LOG_LEVEL": "WARNING",
-                    }
-
-                command = [sys.executable, "-m", "bot", "run"]
-                idle = await _idle(command, await fresh_env(), api_url, idle_seconds)
-                peak, seconds = (
-                    await _backlog(command, await fresh_env(), api_url, backlog)
-                    if backlog
-                    else (0.0, 0.0)
-                )
-                ours = Memory(idle, backlog, peak, seconds)
-                above = round(ours.idle_rss_mib - bare.idle_rss_mib, 1)
-                results[kind] = {
-                    **asdict(ours),
-                    "idle_above_bare_mib": above,
-                    "target_above_bare_mib": TARGET_ABOVE_BARE_MIB,
+            async def fresh_env(kind: str = kind) -> dict[str, str]:
+                return {
+                    "RAPPORT_BOT_TOKEN": TOKEN,
+                    "RAPPORT_API_URL": api_url,
+                    "RAPPORT_DATABASE_URL": await fresh.url(kind),
+                    "RAPPORT_BRAND_DIR": str(ROOT / "examples" / "demo_brand"),
+                    "RAPPORT_POLLING_TIMEOUT": "1",
+                    "RAPPORT_LOG_LEVEL": "WARNING",
                 }
-                rows.append(["rapport", kind, *_cells(ours), above])
+
+            command = [sys.executable, "-m", "bot", "run"]
+            idle = await _idle(command, await fresh_env(), api_url, idle_seconds)
+            peak, seconds = (
+                await _backlog(command, await fresh_env(), api_url, backlog)
+                if backlog
+                else (0.0, 0.0)
+            )
+            ours = Memory(idle, backlog, peak, seconds)
+            above = round(ours.idle_rss_mib - bare.idle_rss_mib, 1)
+            results[kind] = {
+                **asdict(ours),
+                "idle_above_bare_mib": above,
+                "target_above_bare_mib": TARGET_ABOVE_BARE_MIB,
+            }
+            rows.append(["rapport", kind, *_cells(ours), above])
     print_table(
         f"Idle and backlog memory (backlog of {backlog} updates)",
         [

@@ -12,7 +12,6 @@ time; peak RSS is the bot process's VmHWM.
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 from bench.common import (
     ROOT,
     TOKEN,
-    database_url,
+    Databases,
     median,
     peak_rss_mib,
     percentile,
@@ -33,7 +32,7 @@ from bench.common import (
 from sandbox.client import SandboxClient
 
 TARGETS = {"sqlite": 0.5, "postgres": 0.6}
-LATENCY_SAMPLES = 50
+LATENCY_SAMPLES = 100  # one message at a time, after the throughput phase
 
 
 @dataclass
@@ -51,6 +50,7 @@ async def measure(
     fans: int,
     messages: int,
     *,
+    samples: int = LATENCY_SAMPLES,
     profile: Path | None = None,
 ) -> Run:
     async with SandboxClient(api_url, TOKEN) as sandbox:
@@ -66,7 +66,7 @@ async def measure(
                 await sandbox.wait_for_messages(user_id, since_message_id=message_id, timeout=300)
             sends = sorted(send["t"] for send in (await sandbox.stats())["sends"])
             elapsed = max(sends[-1] - sends[0], 1e-6)
-            latencies = await _latencies(sandbox, users)
+            latencies = await _latencies(sandbox, users, samples)
             rss = peak_rss_mib(bot.pid)
     return Run(
         updates_per_second=fans * messages / elapsed,
@@ -76,9 +76,9 @@ async def measure(
     )
 
 
-async def _latencies(sandbox: SandboxClient, users: list[int]) -> list[float]:
+async def _latencies(sandbox: SandboxClient, users: list[int], samples: int) -> list[float]:
     latencies = []
-    for sample in range(LATENCY_SAMPLES):
+    for sample in range(samples):
         user_id = users[sample % len(users)]
         started = time.perf_counter()
         sent = await sandbox.send_text(user_id, "do you have shoes in size 38?")
@@ -88,45 +88,51 @@ async def _latencies(sandbox: SandboxClient, users: list[int]) -> list[float]:
 
 
 async def run(
-    fans: int, messages: int, repeat: int, databases: list[str], profile: Path | None = None
+    fans: int,
+    messages: int,
+    repeat: int,
+    databases: list[str],
+    profile: Path | None = None,
+    samples: int = LATENCY_SAMPLES,
 ) -> dict[str, object]:
     results: dict[str, object] = {"fans": fans, "messages": messages, "repeat": repeat}
     rows = []
-    with tempfile.TemporaryDirectory() as workdir:
-        async with sandbox_process() as api_url:
-            for kind in databases:
-                baseline, rapport = [], []
-                for _ in range(repeat):
-                    baseline.append(
-                        await measure(
-                            [sys.executable, "-m", "bench.bare_echo", api_url, TOKEN],
-                            {},
-                            api_url,
-                            fans,
-                            messages,
-                        )
+    async with Databases() as fresh, sandbox_process() as api_url:
+        for kind in databases:
+            baseline, rapport = [], []
+            for _ in range(repeat):
+                baseline.append(
+                    await measure(
+                        [sys.executable, "-m", "bench.bare_echo", api_url, TOKEN],
+                        {},
+                        api_url,
+                        fans,
+                        messages,
+                        samples=samples,
                     )
-                    env = {
-                        "RAPPORT_BOT_TOKEN": TOKEN,
-                        "RAPPORT_API_URL": api_url,
-                        "RAPPORT_DATABASE_URL": await database_url(kind, Path(workdir)),
-                        "RAPPORT_BRAND_DIR": str(ROOT / "examples" / "demo_brand"),
-                        "RAPPORT_POLLING_TIMEOUT": "1",
-                        "RAPPORT_LOG_LEVEL": "WARNING",
-                    }
-                    rapport.append(
-                        await measure(
-                            [sys.executable, "-m", "bot", "run"],
-                            env,
-                            api_url,
-                            fans,
-                            messages,
-                            profile=profile and profile.with_suffix(f".{kind}.txt"),
-                        )
+                )
+                env = {
+                    "RAPPORT_BOT_TOKEN": TOKEN,
+                    "RAPPORT_API_URL": api_url,
+                    "RAPPORT_DATABASE_URL": await fresh.url(kind),
+                    "RAPPORT_BRAND_DIR": str(ROOT / "examples" / "demo_brand"),
+                    "RAPPORT_POLLING_TIMEOUT": "1",
+                    "RAPPORT_LOG_LEVEL": "WARNING",
+                }
+                rapport.append(
+                    await measure(
+                        [sys.executable, "-m", "bot", "run"],
+                        env,
+                        api_url,
+                        fans,
+                        messages,
+                        samples=samples,
+                        profile=profile and profile.with_suffix(f".{kind}.txt"),
                     )
-                summary = _summary(baseline, rapport, TARGETS[kind])
-                results[kind] = summary
-                rows.append(_row(kind, summary))
+                )
+            summary = _summary(baseline, rapport, TARGETS[kind])
+            results[kind] = summary
+            rows.append(_row(kind, summary))
     print_table(
         f"Inbound: {fans} fans x {messages} messages, median of {repeat}",
         [
@@ -179,6 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--samples", type=int, default=LATENCY_SAMPLES, help="latency samples")
     parser.add_argument(
         "--profile",
         type=Path,
@@ -192,6 +199,7 @@ def main(argv: list[str] | None = None) -> None:
             args.repeat,
             args.databases.split(","),
             args.profile,
+            args.samples,
         )
     )
     print(f"written to {write_result('inbound', results)}")

@@ -12,15 +12,10 @@ against the configured rate (the baseline), and the 429s the sandbox had to give
 import argparse
 import asyncio
 import logging
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, insert, select
 
@@ -28,13 +23,15 @@ import dialogs
 from bench.common import (
     ROOT,
     TOKEN,
-    database_url,
+    Databases,
     median,
     print_table,
     sandbox_process,
     write_result,
 )
 from bot import brand
+from bot.app import create_bot
+from bot.settings import Settings
 from sandbox.client import SandboxClient
 from scheduler.jobs import JOB_DEFAULTS, SENDER_EVERY
 from scheduler.rate_limit import RateLimiter
@@ -87,7 +84,7 @@ async def measure(api_url: str, url: str, rate: float, fans: int, burst_seconds:
             global_burst=max(1, int(rate * burst_seconds)),
         )
         await sandbox.reset_stats()
-        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api_url)))
+        bot = create_bot(Settings(_env_file=None, bot_token=TOKEN, api_url=api_url))
         sender = OutboxSender(
             database, bot, BrandCache(dialogs.compile_brand), clock, RateLimiter(rate)
         )
@@ -198,37 +195,34 @@ async def run(
 ) -> dict[str, object]:
     results: dict[str, object] = {"rates": rates, "fans": sizes, "repeat": repeat}
     rows = []
-    with tempfile.TemporaryDirectory() as workdir:
-        async with sandbox_process() as api_url:
-            for kind in databases:
-                for rate, fans in zip(rates, sizes, strict=True):
-                    runs = [
-                        await measure(
-                            api_url, await database_url(kind, Path(workdir)), rate, fans, burst
-                        )
-                        for _ in range(repeat)
+    async with Databases() as fresh, sandbox_process() as api_url:
+        for kind in databases:
+            for rate, fans in zip(rates, sizes, strict=True):
+                runs = [
+                    await measure(api_url, await fresh.url(kind), rate, fans, burst)
+                    for _ in range(repeat)
+                ]
+                achieved = median([r.achieved_per_second for r in runs])
+                summary = {
+                    "runs": [asdict(r) for r in runs],
+                    "configured_per_second": rate,
+                    "achieved_per_second": round(achieved, 1),
+                    "share": round(achieved / rate, 3),
+                    "too_many_requests": sum(r.too_many_requests for r in runs),
+                    "target_share": TARGET_SHARE,
+                }
+                results[f"{kind}@{rate:g}"] = summary
+                rows.append(
+                    [
+                        kind,
+                        f"{rate:g}",
+                        fans,
+                        summary["achieved_per_second"],
+                        summary["share"],
+                        f">= {TARGET_SHARE}",
+                        summary["too_many_requests"],
                     ]
-                    achieved = median([r.achieved_per_second for r in runs])
-                    summary = {
-                        "runs": [asdict(r) for r in runs],
-                        "configured_per_second": rate,
-                        "achieved_per_second": round(achieved, 1),
-                        "share": round(achieved / rate, 3),
-                        "too_many_requests": sum(r.too_many_requests for r in runs),
-                        "target_share": TARGET_SHARE,
-                    }
-                    results[f"{kind}@{rate:g}"] = summary
-                    rows.append(
-                        [
-                            kind,
-                            f"{rate:g}",
-                            fans,
-                            summary["achieved_per_second"],
-                            summary["share"],
-                            f">= {TARGET_SHARE}",
-                            summary["too_many_requests"],
-                        ]
-                    )
+                )
     print_table(
         f"Outbound: personalised broadcast through the sandbox's limits, median of {repeat}",
         ["database", "rate/s", "fans", "achieved/s", "share", "target", "429s (all runs)"],

@@ -14,7 +14,6 @@ import json
 import random
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import bulk
-from bench.common import ROOT, database_url, median, print_table, write_result
+from bench.common import ROOT, Databases, median, print_table, write_result
 from storage import migrate
 from storage.database import Database
 
@@ -139,9 +138,9 @@ def run_child(url: str, plan: bool) -> dict[str, Any]:
 async def run(fans: int, repeat: int, databases: list[str], seed: int) -> dict[str, Any]:
     results: dict[str, Any] = {"fans": fans, "zones": len(ZONES), "repeat": repeat}
     rows = []
-    with tempfile.TemporaryDirectory() as workdir:
+    async with Databases() as fresh:
         for kind in databases:
-            url = await database_url(kind, Path(workdir))
+            url = await fresh.url(kind)
             generated = await generate(url, fans, seed)
             runs, baselines = [], []
             for _ in range(repeat):

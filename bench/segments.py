@@ -13,19 +13,17 @@ must agree, or the run says so.
 import argparse
 import asyncio
 import random
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from bench import bulk
-from bench.common import database_url, median, print_table, write_result
+from bench.common import Databases, median, print_table, write_result
 from dialogs.conditions import (
     AllOf,
     AnyOf,
@@ -285,9 +283,9 @@ async def run(fans: int, repeat: int, databases: list[str], seed: int) -> dict[s
     activity_rows = 0
     conditions = {name: parse_condition(raw) for name, raw in CONDITIONS.items()}
     rows = []
-    with tempfile.TemporaryDirectory() as workdir:
+    async with Databases() as fresh:
         for kind in databases:
-            database = Database(await database_url(kind, Path(workdir)))
+            database = Database(await fresh.url(kind))
             try:
                 await migrate.upgrade(database)
                 started = time.perf_counter()
