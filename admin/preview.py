@@ -4,14 +4,15 @@ Rendering goes through the brand's sandboxed template engine (dialogs); nothing 
 stored and nothing is sent.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import dialogs
 from dialogs import CompiledBrand, FanSnapshot
-from storage.repositories import consents, fans, fields, origins, tags
+from handlers.dialog_adapter import load_snapshot
+from storage.repositories import fans
 
 SAMPLE_FAN = FanSnapshot(fan_id=0, first_name="Alex")
 
@@ -55,27 +56,10 @@ async def preview_step(
 
 
 async def _snapshot(session: AsyncSession, fan_id: int) -> FanSnapshot | None:
-    """The fan as the engine would see them (as the bot's adapter loads them)."""
+    """The fan as the engine would see them, without their place in a dialog (a preview
+    starts the step afresh)."""
     fan = await fans.get(session, fan_id)
     if fan is None:
         return None
-    touches = await origins.touches_of(session, fan_id)
-    return FanSnapshot(
-        fan_id=fan.id,
-        first_name=fan.first_name or "",
-        last_name=fan.last_name,
-        username=fan.username,
-        telegram_language_code=fan.telegram_language,
-        language=fan.language,
-        fields={
-            name: value
-            for name, field in (await fields.of_fan(session, fan_id)).items()
-            if (value := fields.value_of(field)) is not None
-        },
-        tags=frozenset(await tags.names_of(session, fan_id)),
-        first_origin=touches[0][1].code if touches else None,
-        latest_origin=touches[-1][1].code if touches else None,
-        consents=await consents.granted_purposes(session, fan_id),
-        conversation=dialogs.ConversationState(),
-        timezone=fan.timezone,
-    )
+    snapshot = await load_snapshot(session, fan, is_new=False)
+    return replace(snapshot, conversation=dialogs.ConversationState())
