@@ -30,7 +30,7 @@ from sandbox.client import SandboxClient
 TARGET_ABOVE_BARE_MIB = 40.0
 FANS = 200
 INJECT_AT_ONCE = 50
-DRAINED_QUIET_SECONDS = 2.0
+DRAINED_QUIET_SECONDS = 1.0
 
 
 @dataclass
@@ -64,8 +64,9 @@ async def _backlog(
 ) -> tuple[float, float]:
     async with SandboxClient(api_url, TOKEN) as sandbox:
         await sandbox.reset()
-        users = [(await sandbox.create_user(first_name=f"Fan{n}"))["id"] for n in range(FANS)]
-        texts = [(users[n % FANS], f"message {n}") for n in range(backlog)]
+        fans = min(FANS, backlog)
+        users = [(await sandbox.create_user(first_name=f"Fan{n}"))["id"] for n in range(fans)]
+        texts = [(users[n % fans], f"message {n}") for n in range(backlog)]
         for start in range(0, backlog, INJECT_AT_ONCE):
             chunk = texts[start : start + INJECT_AT_ONCE]
             await asyncio.gather(*(sandbox.send_text(user, text) for user, text in chunk))
@@ -116,25 +117,17 @@ async def run(backlog: int, idle_seconds: float, databases: list[str]) -> dict[s
         results["bare_aiogram"] = asdict(bare)
         rows.append(["bare aiogram", "-", *_cells(bare), "-"])
         for kind in databases:
-
-            async def fresh_env(kind: str = kind) -> dict[str, str]:
-                return {
-                    "RAPPORT_BOT_TOKEN": TOKEN,
-                    "RAPPORT_API_URL": api_url,
-                    "RAPPORT_DATABASE_URL": await fresh.url(kind),
-                    "RAPPORT_BRAND_DIR": str(ROOT / "examples" / "demo_brand"),
-                    "RAPPORT_POLLING_TIMEOUT": "1",
-                    "RAPPORT_LOG_LEVEL": "WARNING",
-                }
-
+            # One database for both runs, like a bot restarted: migrated, brand loaded.
+            env = {
+                "RAPPORT_BOT_TOKEN": TOKEN,
+                "RAPPORT_API_URL": api_url,
+                "RAPPORT_DATABASE_URL": await fresh.url(kind),
+                "RAPPORT_BRAND_DIR": str(ROOT / "examples" / "demo_brand"),
+                "RAPPORT_POLLING_TIMEOUT": "1",
+                "RAPPORT_LOG_LEVEL": "WARNING",
+            }
             command = [sys.executable, "-m", "bot", "run"]
-            idle = await _idle(command, await fresh_env(), api_url, idle_seconds)
-            peak, seconds = (
-                await _backlog(command, await fresh_env(), api_url, backlog)
-                if backlog
-                else (0.0, 0.0)
-            )
-            ours = Memory(idle, backlog, peak, seconds)
+            ours = await measure(command, env, api_url, backlog, idle_seconds)
             above = round(ours.idle_rss_mib - bare.idle_rss_mib, 1)
             results[kind] = {
                 **asdict(ours),
