@@ -1,6 +1,6 @@
 """broadcasts, and an index for segments on events
 
-Revision ID: 0005_broadcasts
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-01 21:30:00
 """
@@ -13,7 +13,7 @@ from alembic import op
 import storage.types
 
 
-revision: str = '0005_broadcasts'
+revision: str = '0005'
 down_revision: str | None = '0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

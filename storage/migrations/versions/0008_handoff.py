@@ -1,7 +1,7 @@
 """handoffs: when staff were notified in the topic, and the announcing worker's lease
 
-Revision ID: 0005_handoff
-Revises: 0005_console
+Revision ID: 0008
+Revises: 0007
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 import storage.types
 
 
-revision: str = '0005_handoff'
-down_revision: str | None = '0005_console'
+revision: str = '0008'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

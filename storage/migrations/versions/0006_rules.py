@@ -1,7 +1,7 @@
 """rule firings: the history the per-rule limits read
 
-Revision ID: 0005_rules
-Revises: 0005_broadcasts
+Revision ID: 0006
+Revises: 0005
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 import storage.types
 
 
-revision: str = '0005_rules'
-down_revision: str | None = '0005_broadcasts'
+revision: str = '0006'
+down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

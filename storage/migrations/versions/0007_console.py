@@ -1,7 +1,7 @@
 """console login links and sessions
 
-Revision ID: 0005_console
-Revises: 0005_rules
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01 21:30:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import storage.types
 
 
-revision: str = '0005_console'
-down_revision: str | None = '0005_rules'
+revision: str = '0007'
+down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
