@@ -256,6 +256,8 @@ def _conversation(
             reason="asked for a person",
             state=HandoffState.CLOSED if answered else HandoffState.WAITING,
             opened_at=opened,
+            # Staff "were told" already: the staff queue has no topic to open for them.
+            notified_at=opened,
             first_response_at=opened + timedelta(minutes=rng.randrange(1, 45))
             if answered
             else None,
