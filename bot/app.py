@@ -33,7 +33,6 @@ from scheduler.jobs import create_scheduler
 from scheduler.rate_limit import RateLimiter
 from scheduler.sender import OutboxSender
 from scheduler.staff_notes import StaffDestinations
-from storage import migrate
 from storage.brand_cache import BrandCache
 from storage.clock import Clock, utc_now
 from storage.database import Database
@@ -56,6 +55,9 @@ class App:
     staff_queue: StaffQueue | None = None
     # Set by the run mode once updates are being taken in.
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # `rapport run` migrates in a child process, keeping Alembic out of the bot's memory;
+    # tests and the demo migrate in-process (faster to start).
+    migrate_in_child: bool = False
 
     def create_poller(self) -> Poller:
         return Poller(
@@ -70,7 +72,14 @@ class App:
 
     async def prepare(self) -> None:
         """Migrate the database and load the brand. Safe to run on every start."""
-        await migrate.upgrade(self.database)
+        if self.migrate_in_child:
+            from storage.migrate_child import upgrade_in_child
+
+            await upgrade_in_child(self.settings.database_url)
+        else:
+            from storage import migrate
+
+            await migrate.upgrade(self.database)
         if self.settings.brand_dir is not None:
             version = await brand.ensure_imported(
                 self.database, self.settings.brand_dir, self.clock()

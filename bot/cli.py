@@ -42,6 +42,7 @@ def run(webhook: bool) -> None:
 
     async def serve() -> None:
         app = create_app(settings)
+        app.migrate_in_child = True
         await (run_webhook if webhook else run_polling)(app, stop_event())
 
     _run(serve())

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import SettingsError, load_settings
-from storage import migrate
 from storage.clock import utc_now
 from storage.database import Database
 from storage.models import Fan, Handoff
@@ -72,6 +71,8 @@ async def _with_database(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         settings = load_settings()
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
+    from storage import migrate  # Alembic only when this command runs
+
     database = Database(settings.database_url)
     try:
         await migrate.upgrade(database)

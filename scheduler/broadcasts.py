@@ -25,7 +25,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Integer, String, cast, func, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import CompiledBrand, RenderError
@@ -43,6 +42,7 @@ from handlers.dialog_adapter import load_snapshot
 from storage import segments
 from storage.models import Broadcast, BroadcastState, Fan, OutboxMessage, OutboxState
 from storage.repositories import outbox
+from storage.repositories._upsert import dialect_insert
 from storage.types import UTCDateTime
 
 __all__ = [
@@ -237,7 +237,7 @@ async def schedule(session: AsyncSession, broadcast_id: int, now: datetime) -> i
         "created_at",
     ]
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OutboxMessage)
+    insert = dialect_insert(dialect, OutboxMessage)
     statement = (
         insert.from_select(columns, rows)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])

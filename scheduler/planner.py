@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import JSON, String, and_, cast, exists, func, literal, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import BrandSettings
 from scheduler.policy import fan_zone, local_instant
 from storage.models import Consent, Fan, FanStatus, OutboxMessage, OutboxState
+from storage.repositories._upsert import dialect_insert
 from storage.types import UTCDateTime
 
 logger = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ async def _plan_zone(session: AsyncSession, plan: Plan, now: datetime) -> int:
         "created_at",
     ]
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(OutboxMessage)
+    insert = dialect_insert(dialect, OutboxMessage)
     statement = (
         insert.from_select(columns, fans)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])

@@ -1,5 +1,11 @@
-"""Schema migrations with Alembic, run from code (no alembic.ini needed)."""
+"""Schema migrations with Alembic, run from code (no alembic.ini needed).
 
+`python -m storage.migrate` brings the database at RAPPORT_DATABASE_URL to the latest
+schema (the running bot calls it through storage.migrate_child).
+"""
+
+import asyncio
+import os
 from pathlib import Path
 
 from alembic import command
@@ -53,3 +59,15 @@ def _run(connection: Connection, action: str, revision: str) -> None:
 
 def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
+
+
+async def _upgrade_configured() -> None:
+    database = Database(os.environ["RAPPORT_DATABASE_URL"])
+    try:
+        await upgrade(database)
+    finally:
+        await database.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(_upgrade_configured())

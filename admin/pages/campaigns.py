@@ -7,7 +7,6 @@ import io
 import json
 import re
 
-import segno
 import yaml
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -102,6 +101,8 @@ async def qr_code(request: web.Request) -> web.Response:
     if link is None:
         raise web.HTTPNotFound(text="the bot's username is unknown (no RAPPORT_BOT_TOKEN)")
     buffer = io.BytesIO()
+    import segno  # only when a QR code is asked for: the idle bot never loads it
+
     segno.make(link, error="m").save(buffer, kind=kind, scale=QR_SCALE[kind], border=2)
     return web.Response(
         body=buffer.getvalue(),

@@ -33,7 +33,6 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import CompiledBrand
@@ -61,6 +60,7 @@ from storage.models import (
     TagSource,
 )
 from storage.repositories import fields, tags
+from storage.repositories._upsert import dialect_insert
 from storage.repositories.outbox import NOT_TO_FAN
 from storage.types import UTCDateTime
 
@@ -317,4 +317,4 @@ async def _set_field(
 
 def _insert(session: AsyncSession, model: type[Any]) -> Any:
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+    return dialect_insert(dialect, model)
