@@ -15,10 +15,12 @@ def dialect_insert(dialect: str, model: type[Base]) -> Any:
     (about 2 MiB of resident memory).
     """
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(model)
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(model)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(model)
 
 
 def insert_ignoring_conflicts(session: AsyncSession, model: type[Base]) -> Insert:
