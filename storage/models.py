@@ -246,9 +246,7 @@ class Consent(Base):
     """A fan's answer for one purpose (daily conversation, offers, profiling), with proof."""
 
     __tablename__ = "consents"
-    __table_args__ = (
-        Index("ix_consents_purpose_granted_fan", "purpose", "granted", "fan_id"),
-    )
+    __table_args__ = (Index("ix_consents_purpose_granted_fan", "purpose", "granted", "fan_id"),)
 
     fan_id: Mapped[int] = mapped_column(
         ForeignKey("fans.id", ondelete="CASCADE"), primary_key=True
