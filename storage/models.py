@@ -145,7 +145,7 @@ class FanOrigin(Base):
 
     __tablename__ = "fan_origins"
     __table_args__ = (
-        Index("ix_fan_origins_origin_first", "origin_id", "is_first"),
+        Index("ix_fan_origins_origin_first_fan", "origin_id", "is_first", "fan_id"),
         Index("ix_fan_origins_fan_time", "fan_id", "created_at"),
     )
 
@@ -232,6 +232,7 @@ class KeywordHit(Base):
     __table_args__ = (
         Index("ix_keyword_hits_keyword_time", "keyword", "created_at", "fan_id"),
         Index("ix_keyword_hits_fan_time", "fan_id", "created_at"),
+        Index("ix_keyword_hits_fan_keyword_time", "fan_id", "keyword", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
@@ -245,7 +246,7 @@ class Consent(Base):
     """A fan's answer for one purpose (daily conversation, offers, profiling), with proof."""
 
     __tablename__ = "consents"
-    __table_args__ = (Index("ix_consents_purpose_granted", "purpose", "granted"),)
+    __table_args__ = (Index("ix_consents_purpose_granted_fan", "purpose", "granted", "fan_id"),)
 
     fan_id: Mapped[int] = mapped_column(
         ForeignKey("fans.id", ondelete="CASCADE"), primary_key=True
