@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import JSON, String, and_, cast, exists, func, literal, or_, select
+from sqlalchemy import JSON, String, and_, cast, exists, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogs import BrandSettings
@@ -27,6 +27,10 @@ LATE_PLANNING = timedelta(hours=2)
 BACK_OFF_AFTER = 3
 LONGEST_GAP_DAYS = 16
 PLANNER_LOCK_ID = 0x5241_5050  # "RAPP": one planner at a time across workers
+# SQLite's page cache while planning (KiB). With the default 2 MiB, inserting a day's
+# openers for a million fans into the outbox and its indexes spills modified pages to
+# the WAL over and over; the planning transaction gets a larger cache, then gives it back.
+PLANNING_CACHE_KIB = 128 * 1024
 
 
 @dataclass(frozen=True)
@@ -78,10 +82,17 @@ async def plan_daily(session: AsyncSession, brand: BrandSettings, now: datetime)
         if not locked.scalar():
             logger.info("another worker is planning the daily conversation")
             return 0
-    zones = (await session.execute(select(Fan.timezone).distinct())).scalars().all()
-    planned = 0
-    for zone_name in zones:
-        planned += await _plan_zone(session, plan_for_zone(zone_name, brand, now), now)
+    sqlite = session.bind is not None and session.bind.dialect.name == "sqlite"
+    if sqlite:
+        await session.execute(text(f"PRAGMA cache_size = -{PLANNING_CACHE_KIB}"))
+    try:
+        zones = (await session.execute(select(Fan.timezone).distinct())).scalars().all()
+        planned = 0
+        for zone_name in zones:
+            planned += await _plan_zone(session, plan_for_zone(zone_name, brand, now), now)
+    finally:
+        if sqlite:
+            await session.execute(text("PRAGMA cache_size = -2000"))  # SQLite's default
     return planned
 
 
