@@ -236,8 +236,7 @@ async def schedule(session: AsyncSession, broadcast_id: int, now: datetime) -> i
         "attempts",
         "created_at",
     ]
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = dialect_insert(dialect, OutboxMessage)
+    insert = dialect_insert(session, OutboxMessage)
     statement = (
         insert.from_select(columns, rows)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])

@@ -131,8 +131,7 @@ async def _plan_zone(session: AsyncSession, plan: Plan, now: datetime) -> int:
         "attempts",
         "created_at",
     ]
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = dialect_insert(dialect, OutboxMessage)
+    insert = dialect_insert(session, OutboxMessage)
     statement = (
         insert.from_select(columns, fans)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])

@@ -100,7 +100,7 @@ async def fire(
         literal(brand.version),
     ).where(*wanted)
     statement = (
-        _insert(session, RuleFiring)
+        dialect_insert(session, RuleFiring)
         .from_select(["fan_id", "rule", "occurrence", "fired_at", "brand_version"], history)
         .on_conflict_do_nothing()
         .returning(RuleFiring.fan_id)
@@ -218,7 +218,7 @@ async def _enqueue(
         values["recheck"] = literal(condition_to_data(rule.recheck), JSON)
     rows = select(*values.values()).where(*_batch(rule, now))
     statement = (
-        _insert(session, OutboxMessage)
+        dialect_insert(session, OutboxMessage)
         .from_select(list(values), rows)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
@@ -274,7 +274,7 @@ async def _add_tag(session: AsyncSession, rule: Rule, name: str, now: datetime) 
         literal(now, UTCDateTime()),
     ).where(*_batch(rule, now))
     statement = (
-        _insert(session, FanTag)
+        dialect_insert(session, FanTag)
         .from_select(["fan_id", "tag_id", "source", "source_detail", "created_at"], rows)
         .on_conflict_do_nothing()
     )
@@ -300,7 +300,7 @@ async def _set_field(
         "source": literal(f"rule:{rule.name}"),
         "updated_at": literal(now, UTCDateTime()),
     }
-    insert = _insert(session, FanField).from_select(
+    insert = dialect_insert(session, FanField).from_select(
         list(columns), select(*columns.values()).where(*_batch(rule, now))
     )
     excluded = insert.excluded
@@ -313,8 +313,3 @@ async def _set_field(
         | {"updated_at": excluded.updated_at},
     )
     await session.execute(statement)
-
-
-def _insert(session: AsyncSession, model: type[Any]) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return dialect_insert(dialect, model)

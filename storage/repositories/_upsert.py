@@ -8,13 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.base import Base
 
 
-def dialect_insert(dialect: str, model: type[Base]) -> Any:
-    """The dialect's own INSERT (it has ON CONFLICT) for `dialect`, "postgresql" or "sqlite".
+def dialect_insert(session: AsyncSession, model: type[Base]) -> Any:
+    """The INSERT of the session's dialect (it has ON CONFLICT): PostgreSQL's or SQLite's.
 
     The PostgreSQL dialect is imported only when used: a bot on SQLite never loads it
     (about 2 MiB of resident memory).
     """
-    if dialect == "postgresql":
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
         from sqlalchemy.dialects import postgresql
 
         return postgresql.insert(model)
@@ -25,7 +25,6 @@ def dialect_insert(dialect: str, model: type[Base]) -> Any:
 
 def insert_ignoring_conflicts(session: AsyncSession, model: type[Base]) -> Insert:
     """An INSERT that silently skips rows whose unique key already exists."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    statement: Any = dialect_insert(dialect, model)
+    statement: Any = dialect_insert(session, model)
     result: Insert = statement.on_conflict_do_nothing()
     return result
