@@ -77,13 +77,15 @@ async def note_opener_going_out(session: AsyncSession, fan: Fan, local_day: date
 
 async def plan_daily(session: AsyncSession, brand: BrandSettings, now: datetime) -> int:
     """Plan today's openers; how many were added. The caller commits."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    dialect = session.bind.dialect.name if session.bind is not None else None
+    if dialect == "postgresql":
         locked = await session.execute(select(func.pg_try_advisory_xact_lock(PLANNER_LOCK_ID)))
         if not locked.scalar():
             logger.info("another worker is planning the daily conversation")
             return 0
-    sqlite = session.bind is not None and session.bind.dialect.name == "sqlite"
-    if sqlite:
+    cache_before = None
+    if dialect == "sqlite":
+        cache_before = (await session.execute(text("PRAGMA cache_size"))).scalar()
         await session.execute(text(f"PRAGMA cache_size = -{PLANNING_CACHE_KIB}"))
     try:
         zones = (await session.execute(select(Fan.timezone).distinct())).scalars().all()
@@ -91,8 +93,9 @@ async def plan_daily(session: AsyncSession, brand: BrandSettings, now: datetime)
         for zone_name in zones:
             planned += await _plan_zone(session, plan_for_zone(zone_name, brand, now), now)
     finally:
-        if sqlite:
-            await session.execute(text("PRAGMA cache_size = -2000"))  # SQLite's default
+        if cache_before is not None:
+            # The connection goes back to the pool: give it its own cache size again.
+            await session.execute(text(f"PRAGMA cache_size = {int(cache_before)}"))
     return planned
 
 
