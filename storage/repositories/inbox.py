@@ -1,6 +1,6 @@
 """The inbox: Telegram updates stored durably before they are confirmed, then handled once."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -63,30 +63,36 @@ async def pending(session: AsyncSession, limit: int) -> list[tuple[int, int | No
 
 
 async def claim(session: AsyncSession, update_id: int) -> InboxUpdate | None:
-    """Lock a pending update for handling in this transaction, if it is its turn.
+    """Lock a pending update for handling in this transaction, if it is its turn."""
+    claimed = await claim_many(session, [update_id])
+    return claimed[0] if claimed else None
 
-    The row lock (skipped when another worker holds it) makes one worker handle it; an
+
+async def claim_many(session: AsyncSession, update_ids: Sequence[int]) -> list[InboxUpdate]:
+    """Lock the pending updates among `update_ids` whose turn it is, oldest first.
+
+    The row lock (skipped when another worker holds it) makes one worker handle each; an
     earlier pending update of the same chat means it must wait, so a chat's updates are
     handled in order even with several workers. SQLite ignores FOR UPDATE: its
     BEGIN IMMEDIATE already serializes writers.
     """
     earlier = aliased(InboxUpdate)
-    # One statement: the row, unless an earlier update of its chat is still pending.
-    return (
-        await session.execute(
-            select(InboxUpdate)
-            .where(
-                InboxUpdate.update_id == update_id,
-                InboxUpdate.state == InboxState.PENDING,
-                ~exists().where(
-                    earlier.chat_id == InboxUpdate.chat_id,
-                    earlier.state == InboxState.PENDING,
-                    earlier.update_id < update_id,
-                ),
-            )
-            .with_for_update(skip_locked=True, of=InboxUpdate)
+    # One statement: the rows, less those with an earlier update of their chat pending.
+    result = await session.execute(
+        select(InboxUpdate)
+        .where(
+            InboxUpdate.update_id.in_(update_ids),
+            InboxUpdate.state == InboxState.PENDING,
+            ~exists().where(
+                earlier.chat_id == InboxUpdate.chat_id,
+                earlier.state == InboxState.PENDING,
+                earlier.update_id < InboxUpdate.update_id,
+            ),
         )
-    ).scalar_one_or_none()
+        .order_by(InboxUpdate.update_id)
+        .with_for_update(skip_locked=True, of=InboxUpdate)
+    )
+    return list(result.scalars().all())
 
 
 def mark_done(row: InboxUpdate, now: datetime) -> None:

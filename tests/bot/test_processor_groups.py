@@ -1,0 +1,130 @@
+"""Updates of different chats share a transaction under a backlog (bot/processor.py).
+
+One failing update must cost the others of its group nothing: they are handled (once
+each, no duplicate on the timeline) and a chat's updates and replies keep their order.
+"""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiogram import Bot
+from aiogram.types import Update
+from sqlalchemy import func, select
+
+from bot import processor
+from bot.app import App, create_app
+from bot.settings import Settings
+from sandbox.client import SandboxClient
+from storage.models import Event, EventKind, InboxState, InboxUpdate
+from storage.repositories import inbox
+from tests.bot.conftest import EXAMPLE_BRAND, TOKEN
+
+FANS = 5
+
+
+@pytest.fixture
+async def app(sandbox_url: str, database_url: str) -> AsyncIterator[App]:
+    settings = Settings(
+        _env_file=None,
+        bot_token=TOKEN,
+        api_url=sandbox_url,
+        database_url=database_url,
+        brand_dir=EXAMPLE_BRAND,
+    )
+    app = create_app(settings)
+    await app.prepare()
+    yield app
+    await app.close()
+
+
+def text_update(update_id: int, user: dict[str, Any], text: str) -> dict[str, Any]:
+    chat = {"id": user["id"], "type": "private", "first_name": user["first_name"]}
+    sender = {"id": user["id"], "is_bot": False, "first_name": user["first_name"]}
+    message = {"message_id": update_id, "date": 1_700_000_000, "chat": chat, "from": sender}
+    return {"update_id": update_id, "message": {**message, "text": text}}
+
+
+async def store(app: App, payloads: list[dict[str, Any]]) -> None:
+    async with app.database.session() as session:
+        await inbox.store(session, payloads, app.clock())
+        await session.commit()
+
+
+async def bot_texts(sandbox: SandboxClient, chat_id: int) -> list[str]:
+    logged = await sandbox.messages(chat_id)
+    return [str(m.message.get("text")) for m in logged if m.direction == "from_bot"]
+
+
+async def message_in_counts(app: App) -> dict[int, int]:
+    async with app.database.session() as session:
+        rows = await session.execute(
+            select(Event.update_id, func.count())
+            .where(Event.kind == EventKind.MESSAGE_IN.value)
+            .group_by(Event.update_id)
+        )
+        return {int(update_id): int(count) for update_id, count in rows.all()}
+
+
+async def test_a_failing_update_costs_its_group_nothing(
+    app: App, sandbox: SandboxClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = [await sandbox.create_user(first_name=f"Fan{n}") for n in range(FANS)]
+    # Two rounds: /start from every fan, then one message each; fan 2's second one fails.
+    payloads = [text_update(1 + n, user, "/start") for n, user in enumerate(users)]
+    payloads += [
+        text_update(100 + n, user, f"I want to buy a handbag, take {n}")
+        for n, user in enumerate(users)
+    ]
+    failing = 102
+    real_feed = app.dispatcher.feed_update
+    fed: list[int] = []
+
+    async def feed_update(bot: Bot, update: Update, **kwargs: Any) -> Any:
+        fed.append(update.update_id)
+        if update.update_id == failing:
+            raise RuntimeError("a handler broke")
+        return await real_feed(bot, update, **kwargs)
+
+    monkeypatch.setattr(app.dispatcher, "feed_update", feed_update)
+    await store(app, payloads)
+
+    handled = await app.processor.run_once()
+
+    assert handled == len(payloads) - 1
+    assert max(fed.count(n) for n in range(1, 1 + FANS)) == 1, "first round went in one group"
+    async with app.database.session() as session:
+        rows = dict(
+            (await session.execute(select(InboxUpdate.update_id, InboxUpdate.state))).all()
+        )
+        failed_row = await session.get(InboxUpdate, failing)
+    assert failed_row is not None
+    assert failed_row.attempts == 1
+    assert failed_row.state == InboxState.PENDING  # to be retried
+    assert all(
+        state == InboxState.DONE for update_id, state in rows.items() if update_id != failing
+    )
+    # Rolled back and handled again alone: still exactly one timeline entry each.
+    counts = await message_in_counts(app)
+    assert counts == {
+        payload["update_id"]: 1 for payload in payloads if payload["update_id"] != failing
+    }
+
+    # Each fan's replies came in order: the /start welcome first, then the other answer.
+    replies = {n: await bot_texts(sandbox, user["id"]) for n, user in enumerate(users)}
+    for n, texts in replies.items():
+        assert texts[0].endswith(replies[0][0].split("!", 1)[1]), "the /start welcome came first"
+        if n != failing - 100:
+            assert len(texts) > len(replies[failing - 100]), texts
+
+    monkeypatch.setattr(app.dispatcher, "feed_update", real_feed)
+    assert await app.processor.run_once() == 1
+    assert (await message_in_counts(app))[failing] == 1
+    assert len(await bot_texts(sandbox, users[2]["id"])) > len(replies[2])
+
+
+async def test_with_no_backlog_an_update_goes_alone(app: App, sandbox: SandboxClient) -> None:
+    user = await sandbox.create_user(first_name="Solo")
+    await store(app, [text_update(1, user, "/start")])
+    assert await app.processor.run_once() == 1
+    assert processor.GROUP_SIZE > 1
