@@ -18,20 +18,13 @@ from bot.settings import Settings
 from sandbox.client import SandboxClient
 from storage.models import Event, EventKind, InboxState, InboxUpdate
 from storage.repositories import inbox
-from tests.bot.conftest import EXAMPLE_BRAND, TOKEN
 
 FANS = 5
 
 
 @pytest.fixture
-async def app(sandbox_url: str, database_url: str) -> AsyncIterator[App]:
-    settings = Settings(
-        _env_file=None,
-        bot_token=TOKEN,
-        api_url=sandbox_url,
-        database_url=database_url,
-        brand_dir=EXAMPLE_BRAND,
-    )
+async def app(settings: Settings) -> AsyncIterator[App]:
+    """The app without its runner: the test drives the processor itself."""
     app = create_app(settings)
     await app.prepare()
     yield app
