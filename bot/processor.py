@@ -139,11 +139,14 @@ class InboxProcessor:
         handled: list[Replies] = []
         try:
             async with self.database.session() as session:
+                fed: list[int] = []
                 for row in await inbox.claim_many(session, update_ids):
                     replies = Replies()
                     if await self._feed(session, row, replies, now):
                         handled.append(replies)
+                        fed.append(row.update_id)
                     done.append(row.update_id)
+                await inbox.mark_done(session, fed, now)
                 await session.commit()
         except Exception as error:
             # Replies were only queued and the transaction is rolled back: handling each
@@ -162,7 +165,9 @@ class InboxProcessor:
     async def _feed(
         self, session: AsyncSession, row: InboxUpdate, replies: Replies, now: datetime
     ) -> bool:
-        """One claimed update through the Dispatcher; False if it was set aside instead."""
+        """One claimed update through the Dispatcher; False if it was set aside instead.
+
+        The caller marks the fed updates done (one statement for its whole group)."""
         try:
             update = Update.model_validate(without_nul(row.payload), context={"bot": self.bot})
         except ValidationError as error:
@@ -174,7 +179,6 @@ class InboxProcessor:
         await self.dispatcher.feed_update(
             self.bot, update, session=session, replies=replies, now=now
         )
-        inbox.mark_done(row, now)
         return True
 
     async def handle(self, update_id: int) -> bool:
@@ -187,6 +191,8 @@ class InboxProcessor:
                 if row is None:
                     return False
                 fed = await self._feed(session, row, replies, now)
+                if fed:
+                    await inbox.mark_done(session, [update_id], now)
                 await session.commit()
         except Exception as error:
             # A failing handler must never stop the processor: count it and retry later.

@@ -1,6 +1,7 @@
 """Outer middleware: who is this update from? Loads (or creates) the fan and logs the update.
 
-It only calls storage/ repositories; handlers receive `fan` and `is_new_fan`.
+It only calls storage/ repositories; handlers receive `fan`, `is_new_fan` and
+`open_handoff_id` (the fan's open handoff to staff, looked up with the fan).
 """
 
 from collections.abc import Awaitable, Callable
@@ -22,18 +23,21 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 class FanContextMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         data["fan"], data["is_new_fan"], data["inbound_event"] = None, False, None
+        data["open_handoff_id"] = None
         user: User | None = data.get("event_from_user")
         chat: Chat | None = data.get("event_chat")
         if isinstance(event, Update) and _from_fan(user, chat):
             assert user is not None
             session: AsyncSession = data["session"]
             now: datetime = data["now"]
-            fan, is_new = await fans.load_or_create(
+            arrival = await fans.arrive(
                 session, identity_of(user), chat.id if chat else user.id, now
             )
+            fan = arrival.fan
             data["inbound_event"] = await record_inbound(session, fan, event, now)
             await session.flush()  # the event's id links keyword hits to the message
-            data["fan"], data["is_new_fan"] = fan, is_new
+            data["fan"], data["is_new_fan"] = fan, arrival.is_new
+            data["open_handoff_id"] = arrival.open_handoff_id
         return await handler(event, data)
 
 

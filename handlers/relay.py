@@ -13,7 +13,6 @@ from handlers import handoff as handoff_service
 from handlers.replies import Replies
 from handlers.staff_desk import StaffDesk
 from storage.models import Fan, Handoff
-from storage.repositories import handoffs
 
 
 def create_router() -> Router:
@@ -29,11 +28,16 @@ async def with_staff(
     fan: Fan | None,
     session: AsyncSession,
     staff_desk: StaffDesk | None = None,
+    open_handoff_id: int | None = None,
 ) -> bool | dict[str, Any]:
-    """The fan has an open handoff and there is a staff chat to relay to."""
-    if fan is None or staff_desk is None:
+    """The fan has an open handoff and there is a staff chat to relay to.
+
+    FanContextMiddleware looked the handoff up with the fan, so a fan without one (nearly
+    every message) costs no query here.
+    """
+    if fan is None or staff_desk is None or open_handoff_id is None:
         return False
-    open_handoff = await handoffs.open_of(session, fan.id)
+    open_handoff = await session.get(Handoff, open_handoff_id)
     if open_handoff is None or await staff_desk.staff_chat(session) is None:
         return False
     return {"handoff": open_handoff, "staff_desk": staff_desk}

@@ -3,10 +3,11 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Fan, FanStatus
+from storage.models import Fan, FanStatus, Handoff
+from storage.repositories.handoffs import OPEN_STATES
 
 
 @dataclass(frozen=True)
@@ -20,8 +21,29 @@ class TelegramIdentity:
     language_code: str | None = None
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """The fan an update comes from, and whether staff have their chat (one round trip)."""
+
+    fan: Fan
+    is_new: bool
+    open_handoff_id: int | None
+
+
+# Built once: on every inbound update, building the statement cost as much as running it.
+_BY_TELEGRAM_ID = select(Fan).where(Fan.telegram_user_id == bindparam("user_id"))
+_WITH_OPEN_HANDOFF = select(
+    Fan,
+    select(Handoff.id)
+    .where(Handoff.fan_id == Fan.id, Handoff.state.in_(OPEN_STATES))
+    .order_by(Handoff.id.desc())
+    .limit(1)
+    .scalar_subquery(),
+).where(Fan.telegram_user_id == bindparam("user_id"))
+
+
 async def get_by_telegram_id(session: AsyncSession, user_id: int) -> Fan | None:
-    result = await session.execute(select(Fan).where(Fan.telegram_user_id == user_id))
+    result = await session.execute(_BY_TELEGRAM_ID, {"user_id": user_id})
     return result.scalar_one_or_none()
 
 
@@ -33,8 +55,21 @@ async def load_or_create(
     session: AsyncSession, identity: TelegramIdentity, chat_id: int | None, now: datetime
 ) -> tuple[Fan, bool]:
     """The fan for this Telegram user, their profile refreshed; True if they are new."""
-    fan = await get_by_telegram_id(session, identity.user_id)
-    if fan is None:
+    arrival = await arrive(session, identity, chat_id, now)
+    return arrival.fan, arrival.is_new
+
+
+async def arrive(
+    session: AsyncSession, identity: TelegramIdentity, chat_id: int | None, now: datetime
+) -> Arrival:
+    """Like `load_or_create`, with the fan's open handoff (if any) in the same statement."""
+    # No autoflush: what is pending belongs to other fans (the updates before this one in
+    # a group transaction) and cannot change this fan's row; it goes out with the next
+    # flush, together with this update's own writes, instead of in a flush of its own.
+    with session.no_autoflush:
+        result = await session.execute(_WITH_OPEN_HANDOFF, {"user_id": identity.user_id})
+        row = result.first()
+    if row is None:
         fan = Fan(
             telegram_user_id=identity.user_id,
             chat_id=chat_id,
@@ -45,11 +80,12 @@ async def load_or_create(
         _refresh_identity(fan, identity, now)
         session.add(fan)
         await session.flush()
-        return fan, True
+        return Arrival(fan, True, None)
+    fan, open_handoff_id = row
     _refresh_identity(fan, identity, now)
     if chat_id is not None:
         fan.chat_id = chat_id
-    return fan, False
+    return Arrival(fan, False, open_handoff_id)
 
 
 def set_status(fan: Fan, status: FanStatus, now: datetime) -> bool:

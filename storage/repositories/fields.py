@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import FanField
@@ -33,8 +33,12 @@ async def set_value(
     return field
 
 
+# Built once (read on every inbound update).
+_OF_FAN = select(FanField).where(FanField.fan_id == bindparam("fan_id"))
+
+
 async def of_fan(session: AsyncSession, fan_id: int) -> dict[str, FanField]:
-    result = await session.execute(select(FanField).where(FanField.fan_id == fan_id))
+    result = await session.execute(_OF_FAN, {"fan_id": fan_id})
     return {field.name: field for field in result.scalars()}
 
 

@@ -95,10 +95,15 @@ async def claim_many(session: AsyncSession, update_ids: Sequence[int]) -> list[I
     return list(result.scalars().all())
 
 
-def mark_done(row: InboxUpdate, now: datetime) -> None:
-    row.state = InboxState.DONE
-    row.processed_at = now
-    row.attempts += 1
+async def mark_done(session: AsyncSession, update_ids: Sequence[int], now: datetime) -> None:
+    """Handled: one UPDATE for a whole group of updates, not one row flush each."""
+    if not update_ids:
+        return
+    await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id.in_(update_ids))
+        .values(state=InboxState.DONE, processed_at=now, attempts=InboxUpdate.attempts + 1)
+    )
 
 
 def set_aside(row: InboxUpdate, error: str, now: datetime) -> None:

@@ -27,7 +27,7 @@ async def test_a_later_update_of_the_same_chat_waits_for_the_earlier(database: D
         assert await inbox.claim(session, 3) is not None  # another chat goes ahead
         first = await inbox.claim(session, 1)
         assert first is not None
-        inbox.mark_done(first, NOW)
+        await inbox.mark_done(session, [first.update_id], NOW)
         await session.commit()
     async with database.session() as session:
         assert await inbox.claim(session, 2) is not None

@@ -24,7 +24,7 @@ async def _seed(database: Database) -> None:
         await inbox.store(session, [make_message_update(1, 5)], OLD)
         row = await inbox.claim(session, 1)
         assert row is not None
-        inbox.mark_done(row, OLD)
+        await inbox.mark_done(session, [row.update_id], OLD)
         await inbox.store(session, [make_message_update(2, 5)], OLD)  # still pending: kept
         await session.commit()
 
