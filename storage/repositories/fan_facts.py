@@ -7,7 +7,7 @@ round trip costs more than the rows it returns.
 
 from dataclasses import dataclass
 
-from sqlalchemy import CompoundSelect, bindparam, literal, select, union_all
+from sqlalchemy import CompoundSelect, Integer, bindparam, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Consent, FanOrigin, FanTag, Origin, Tag
@@ -21,8 +21,8 @@ class FanFacts:
     latest_origin: str | None
 
 
-def _facts_statement() -> CompoundSelect:
-    fan_id = bindparam("fan_id")
+def _facts_statement() -> CompoundSelect[str, str | None]:
+    fan_id = bindparam("fan_id", type_=Integer)
     touches = (
         select(Origin.code)
         .join(FanOrigin, FanOrigin.origin_id == Origin.id)
