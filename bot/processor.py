@@ -28,12 +28,14 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.fan_context import fan_sender
 from handlers.replies import DeliveryFailure, Replies, send_replies
 from storage import lifecycle
 from storage.clock import Clock
 from storage.database import Database
 from storage.models import EventKind, InboxState, InboxUpdate
 from storage.repositories import events, fans, inbox
+from storage.repositories.fans import FoundFan
 
 logger = logging.getLogger(__name__)
 
@@ -139,13 +141,20 @@ class InboxProcessor:
         handled: list[Replies] = []
         try:
             async with self.database.session() as session:
+                claimed = [
+                    (row, self._parse(row, now))
+                    for row in await inbox.claim_many(session, update_ids)
+                ]
+                found = await _find_fans(session, [update for _, update in claimed])
                 fed: list[int] = []
-                for row in await inbox.claim_many(session, update_ids):
-                    replies = Replies()
-                    if await self._feed(session, row, replies, now):
-                        handled.append(replies)
-                        fed.append(row.update_id)
+                for row, update in claimed:
                     done.append(row.update_id)
+                    if update is None:
+                        continue
+                    replies = Replies()
+                    await self._dispatch(session, update, replies, now, found)
+                    handled.append(replies)
+                    fed.append(row.update_id)
                 await inbox.mark_done(session, fed, now)
                 await session.commit()
         except Exception as error:
@@ -162,24 +171,29 @@ class InboxProcessor:
         await asyncio.gather(*(self._deliver(replies) for replies in handled))
         return set(done)
 
-    async def _feed(
-        self, session: AsyncSession, row: InboxUpdate, replies: Replies, now: datetime
-    ) -> bool:
-        """One claimed update through the Dispatcher; False if it was set aside instead.
-
-        The caller marks the fed updates done (one statement for its whole group)."""
+    def _parse(self, row: InboxUpdate, now: datetime) -> Update | None:
+        """The stored update; None if it is malformed (then it is set aside)."""
         try:
-            update = Update.model_validate(without_nul(row.payload), context={"bot": self.bot})
+            return Update.model_validate(without_nul(row.payload), context={"bot": self.bot})
         except ValidationError as error:
             # Retrying cannot help a malformed update: set it aside at once.
             inbox.set_aside(row, f"unparseable update: {error}", now)
             self.stats.set_aside += 1
             logger.error("update %s set aside: unparseable", row.update_id)
-            return False
+            return None
+
+    async def _dispatch(
+        self,
+        session: AsyncSession,
+        update: Update,
+        replies: Replies,
+        now: datetime,
+        found_fans: dict[int, FoundFan | None] | None = None,
+    ) -> None:
+        """One parsed update through the Dispatcher; the caller marks it done."""
         await self.dispatcher.feed_update(
-            self.bot, update, session=session, replies=replies, now=now
+            self.bot, update, session=session, replies=replies, now=now, found_fans=found_fans
         )
-        return True
 
     async def handle(self, update_id: int) -> bool:
         """Handle one update in its own transaction; False if it was not its turn or failed."""
@@ -190,8 +204,10 @@ class InboxProcessor:
                 row = await inbox.claim(session, update_id)
                 if row is None:
                     return False
-                fed = await self._feed(session, row, replies, now)
-                if fed:
+                update = self._parse(row, now)
+                fed = update is not None
+                if update is not None:
+                    await self._dispatch(session, update, replies, now)
                     await inbox.mark_done(session, [update_id], now)
                 await session.commit()
         except Exception as error:
@@ -259,6 +275,20 @@ def without_nul(value: Any) -> Any:
     if isinstance(value, list):
         return [without_nul(item) for item in value]
     return value
+
+
+async def _find_fans(
+    session: AsyncSession, updates: list[Update | None]
+) -> dict[int, FoundFan | None] | None:
+    """The group's fans in one statement instead of one per update.
+
+    Only for a group of fans' own messages: a staff command in the same group could change
+    a fan (a handoff taken) between this look-up and that fan's update.
+    """
+    senders = [fan_sender(update) if update is not None else None for update in updates]
+    if len(senders) < 2 or None in senders:
+        return None
+    return await fans.find_many(session, [sender for sender in senders if sender is not None])
 
 
 def _by_chat(batch: Iterable[tuple[int, int | None]]) -> list[list[int]]:

@@ -1,7 +1,8 @@
 """Outer middleware: who is this update from? Loads (or creates) the fan and logs the update.
 
 It only calls storage/ repositories; handlers receive `fan`, `is_new_fan` and
-`open_handoff_id` (the fan's open handoff to staff, looked up with the fan).
+`open_handoff_id` (the fan's open handoff to staff, looked up with the fan). The processor
+may pass `found_fans`: the fans of a whole group of updates, looked up at once.
 """
 
 from collections.abc import Awaitable, Callable
@@ -31,7 +32,11 @@ class FanContextMiddleware(BaseMiddleware):
             session: AsyncSession = data["session"]
             now: datetime = data["now"]
             arrival = await fans.arrive(
-                session, identity_of(user), chat.id if chat else user.id, now
+                session,
+                identity_of(user),
+                chat.id if chat else user.id,
+                now,
+                found=data.get("found_fans"),
             )
             fan = arrival.fan
             data["inbound_event"] = await record_inbound(session, fan, event, now)
@@ -86,6 +91,24 @@ def _fan_spoke(fan: Fan, now: datetime) -> None:
     fan.last_message_at = now
     # A fan who writes is back in the conversation: daily openers resume every day.
     fan.daily_ignored, fan.daily_next_on = 0, None
+
+
+def fan_sender(update: Update) -> int | None:
+    """The Telegram user id of the fan who sent this message or button press in their
+    private chat; None for anything else (staff chat, service updates)."""
+    message = update.message or update.edited_message
+    chat: Chat | None
+    if message is not None:
+        user, chat = message.from_user, message.chat
+    elif update.callback_query is not None:
+        query = update.callback_query
+        user, chat = query.from_user, query.message.chat if query.message else None
+    else:
+        return None
+    if chat is None or not _from_fan(user, chat):
+        return None
+    assert user is not None
+    return user.id
 
 
 def _from_fan(user: User | None, chat: Chat | None) -> bool:

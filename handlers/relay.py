@@ -13,6 +13,7 @@ from handlers import handoff as handoff_service
 from handlers.replies import Replies
 from handlers.staff_desk import StaffDesk
 from storage.models import Fan, Handoff
+from storage.repositories import handoffs
 
 
 def create_router() -> Router:
@@ -38,7 +39,9 @@ async def with_staff(
     if fan is None or staff_desk is None or open_handoff_id is None:
         return False
     open_handoff = await session.get(Handoff, open_handoff_id)
-    if open_handoff is None or await staff_desk.staff_chat(session) is None:
+    if open_handoff is None or open_handoff.state not in handoffs.OPEN_STATES:
+        return False
+    if await staff_desk.staff_chat(session) is None:
         return False
     return {"handoff": open_handoff, "staff_desk": staff_desk}
 

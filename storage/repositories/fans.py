@@ -1,5 +1,6 @@
 """Fans: looked up by their Telegram identity, created on first contact."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,16 +31,24 @@ class Arrival:
     open_handoff_id: int | None
 
 
+# A fan with the id of their open handoff, if any.
+FoundFan = tuple[Fan, int | None]
+
 # Built once: on every inbound update, building the statement cost as much as running it.
 _BY_TELEGRAM_ID = select(Fan).where(Fan.telegram_user_id == bindparam("user_id"))
-_WITH_OPEN_HANDOFF = select(
-    Fan,
+_OPEN_HANDOFF_ID = (
     select(Handoff.id)
     .where(Handoff.fan_id == Fan.id, Handoff.state.in_(OPEN_STATES))
     .order_by(Handoff.id.desc())
     .limit(1)
-    .scalar_subquery(),
-).where(Fan.telegram_user_id == bindparam("user_id"))
+    .scalar_subquery()
+)
+_WITH_OPEN_HANDOFF = select(Fan, _OPEN_HANDOFF_ID).where(
+    Fan.telegram_user_id == bindparam("user_id")
+)
+_MANY_WITH_OPEN_HANDOFF = select(Fan, _OPEN_HANDOFF_ID).where(
+    Fan.telegram_user_id.in_(bindparam("user_ids", expanding=True))
+)
 
 
 async def get_by_telegram_id(session: AsyncSession, user_id: int) -> Fan | None:
@@ -59,16 +68,39 @@ async def load_or_create(
     return arrival.fan, arrival.is_new
 
 
+async def find_many(
+    session: AsyncSession, user_ids: Collection[int]
+) -> dict[int, FoundFan | None]:
+    """The fans of these Telegram users with their open handoffs, in one statement, for a
+    group of updates; every asked id is a key (None: not a fan yet)."""
+    found: dict[int, FoundFan | None] = dict.fromkeys(user_ids)
+    if not user_ids:
+        return found
+    with session.no_autoflush:  # see `arrive`
+        result = await session.execute(_MANY_WITH_OPEN_HANDOFF, {"user_ids": list(user_ids)})
+        for fan, open_handoff_id in result:
+            if fan.telegram_user_id is not None:
+                found[fan.telegram_user_id] = (fan, open_handoff_id)
+    return found
+
+
 async def arrive(
-    session: AsyncSession, identity: TelegramIdentity, chat_id: int | None, now: datetime
+    session: AsyncSession,
+    identity: TelegramIdentity,
+    chat_id: int | None,
+    now: datetime,
+    *,
+    found: dict[int, FoundFan | None] | None = None,
 ) -> Arrival:
-    """Like `load_or_create`, with the fan's open handoff (if any) in the same statement."""
-    # No autoflush: what is pending belongs to other fans (the updates before this one in
-    # a group transaction) and cannot change this fan's row; it goes out with the next
-    # flush, together with this update's own writes, instead of in a flush of its own.
-    with session.no_autoflush:
-        result = await session.execute(_WITH_OPEN_HANDOFF, {"user_id": identity.user_id})
-        row = result.first()
+    """Like `load_or_create`, with the fan's open handoff (if any) in the same statement.
+
+    `found` is what `find_many` looked up for the update's group; a user it holds is not
+    looked up again.
+    """
+    if found is not None and identity.user_id in found:
+        row = found.pop(identity.user_id)  # once: after this update the fan exists
+    else:
+        row = await _find(session, identity.user_id)
     if row is None:
         fan = Fan(
             telegram_user_id=identity.user_id,
@@ -86,6 +118,16 @@ async def arrive(
     if chat_id is not None:
         fan.chat_id = chat_id
     return Arrival(fan, False, open_handoff_id)
+
+
+async def _find(session: AsyncSession, user_id: int) -> FoundFan | None:
+    # No autoflush: what is pending belongs to other fans (the updates before this one in
+    # a group transaction) and cannot change this fan's row; it goes out with the next
+    # flush, together with this update's own writes, instead of in a flush of its own.
+    with session.no_autoflush:
+        result = await session.execute(_WITH_OPEN_HANDOFF, {"user_id": user_id})
+        row = result.first()
+    return None if row is None else (row[0], row[1])
 
 
 def set_status(fan: Fan, status: FanStatus, now: datetime) -> bool:

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from aiogram import Bot
 from aiogram.types import Update
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot import processor
 from bot.app import App, create_app
 from bot.settings import Settings
 from sandbox.client import SandboxClient
-from storage.models import Event, EventKind, InboxState, InboxUpdate
+from storage.models import Event, EventKind, Fan, InboxState, InboxUpdate
 from storage.repositories import inbox
 
 FANS = 5
@@ -121,3 +121,32 @@ async def test_with_no_backlog_an_update_goes_alone(app: App, sandbox: SandboxCl
     await store(app, [text_update(1, user, "/start")])
     assert await app.processor.run_once() == 1
     assert processor.GROUP_SIZE > 1
+
+
+async def test_a_group_looks_its_fans_up_at_once(app: App, sandbox: SandboxClient) -> None:
+    users = [await sandbox.create_user(first_name=f"Fan{n}") for n in range(FANS)]
+    payloads = [text_update(1 + n, user, "/start") for n, user in enumerate(users)]
+    payloads += [text_update(100 + n, user, "hello") for n, user in enumerate(users)]
+    await store(app, payloads)
+    lookups: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "FROM fans" in statement and "telegram_user_id" in statement.split("WHERE")[-1]:
+            lookups.append(statement)
+
+    engine = app.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert await app.processor.run_once() == len(payloads)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    assert len(lookups) == 2, "one look-up per round (new fans, then known ones)"
+    # Each fan was greeted by their own name and answered twice: nobody got another's fan.
+    for n, user in enumerate(users):
+        texts = await bot_texts(sandbox, user["id"])
+        assert f"Fan{n}" in texts[0], texts
+        assert len(texts) >= 2, texts
+    async with app.database.session() as session:
+        known = (await session.execute(select(func.count()).select_from(Fan))).scalar()
+    assert known == FANS
