@@ -31,11 +31,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import dialogs
-from dialogs import CompiledBrand
+from dialogs import CompiledBrand, FanSnapshot
 from dialogs.conditions import ConditionError
 from dialogs.errors import RenderError
 from dialogs.messages import message_texts, render_message
-from handlers.dialog_adapter import load_snapshot, run_engine, script_problems
+from handlers.dialog_adapter import load_snapshot, load_snapshots, run_engine, script_problems
 from handlers.replies import Replies, Reply, keyboard
 from scheduler import planner, policy
 from scheduler.rate_limit import RateLimiter
@@ -208,13 +208,24 @@ class OutboxSender:
                 await session.commit()
                 return batch
             facts = await _fan_facts(session, rows, now)
+            snapshots = await load_snapshots(
+                session, [fan_facts.fan for fan_facts in facts.values()], is_new=False
+            )
+            openers = await planner.last_openers_sent(
+                session, {row.fan_id for row in rows if row.source == "daily"}
+            )
             for row in rows:
+                # A snapshot serves the fan's first row: a later row of the same fan loads
+                # the fan again, with what the first one changed.
+                snapshot = snapshots.pop(row.fan_id, None)
                 if row.source in outbox.NOT_TO_FAN:
-                    note = await self._not_to_fan(session, brand, row, now)
+                    note = await self._not_to_fan(session, brand, row, snapshot, now)
                     if note is not None:
                         batch.notes.append(note)
                     continue
-                delivery = await self._decide_and_render(session, brand, row, facts, now)
+                delivery = await self._decide_and_render(
+                    session, brand, row, facts, snapshot, openers, now
+                )
                 if delivery is not None:
                     batch.deliveries.append(delivery)
             await session.commit()
@@ -226,6 +237,8 @@ class OutboxSender:
         brand: CompiledBrand,
         row: OutboxMessage,
         facts: dict[int, "_Facts"],
+        snapshot: FanSnapshot | None,
+        openers: dict[int, datetime],
         now: datetime,
     ) -> Delivery | None:
         fan_facts = facts[row.fan_id]
@@ -247,24 +260,31 @@ class OutboxSender:
         texts = message_texts(row.content)
         fan = fan_facts.fan
         if texts is not None:
-            if not await self._render_text(session, brand, row, fan, texts, replies, now):
+            if not await self._render_text(
+                session, brand, row, fan, snapshot, texts, replies, now
+            ):
                 return None
         else:
-            await run_engine(session, brand, fan, _engine_input(row), replies, now)
+            await run_engine(
+                session, brand, fan, _engine_input(row), replies, now, snapshot=snapshot
+            )
         if not replies.items or fan_facts.fan.chat_id is None:
             row.state, row.reason = OutboxState.SKIPPED, "nothing_to_say"
             self.stats.skipped += 1
             return None
         fan_facts.count_planned_send()
         if row.source == "daily":
-            zone = policy.fan_zone(fan_facts.fan.timezone, brand.settings)
-            await planner.note_opener_going_out(
-                session, fan_facts.fan, now.astimezone(zone).date()
-            )
+            zone = policy.fan_zone(fan.timezone, brand.settings)
+            planner.note_opener_going_out(fan, now.astimezone(zone).date(), openers.get(fan.id))
         return Delivery(row.id, row.fan_id, fan_facts.fan.chat_id, replies)
 
     async def _not_to_fan(
-        self, session: AsyncSession, brand: CompiledBrand, row: OutboxMessage, now: datetime
+        self,
+        session: AsyncSession,
+        brand: CompiledBrand,
+        row: OutboxMessage,
+        snapshot: FanSnapshot | None,
+        now: datetime,
     ) -> StaffNote | None:
         """A rule's delayed action or staff note: the re-check only, no fan-side policy."""
         failure = await self._recheck_failure(session, row, now)
@@ -284,7 +304,8 @@ class OutboxSender:
             row.state, row.reason = OutboxState.SKIPPED, "no_staff_chat"
             self.stats.skipped += 1
             return None
-        snapshot = await load_snapshot(session, fan, is_new=False)
+        if snapshot is None:
+            snapshot = await load_snapshot(session, fan, is_new=False)
         try:
             text = render_note(brand, snapshot, str(row.content.get("notify_staff")), now)
         except RenderError as error:
@@ -312,12 +333,14 @@ class OutboxSender:
         brand: CompiledBrand,
         row: OutboxMessage,
         fan: Fan,
+        snapshot: FanSnapshot | None,
         texts: dict[str, str],
         replies: Replies,
         now: datetime,
     ) -> bool:
         """A text message rendered for the fan into `replies`; False (row skipped) if broken."""
-        snapshot = await load_snapshot(session, fan, is_new=False)
+        if snapshot is None:
+            snapshot = await load_snapshot(session, fan, is_new=False)
         try:
             _, text = render_message(brand, snapshot, texts, now)
         except RenderError as error:

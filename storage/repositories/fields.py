@@ -1,5 +1,6 @@
 """Profile fields, stored typed so that conditions can compare them in SQL."""
 
+from collections.abc import Collection
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -34,8 +35,19 @@ async def set_value(
 
 
 async def of_fan(session: AsyncSession, fan_id: int) -> dict[str, FanField]:
-    result = await session.execute(select(FanField).where(FanField.fan_id == fan_id))
-    return {field.name: field for field in result.scalars()}
+    return (await of_fans(session, [fan_id]))[fan_id]
+
+
+async def of_fans(
+    session: AsyncSession, fan_ids: Collection[int]
+) -> dict[int, dict[str, FanField]]:
+    """Every field of every fan asked for, by fan and name, in one query."""
+    ids = list(fan_ids)
+    by_fan: dict[int, dict[str, FanField]] = {fan_id: {} for fan_id in ids}
+    result = await session.execute(select(FanField).where(FanField.fan_id.in_(ids)))
+    for field in result.scalars():
+        by_fan[field.fan_id][field.name] = field
+    return by_fan
 
 
 def value_of(field: FanField) -> FieldValue | None:
