@@ -60,6 +60,10 @@ BATCH_SIZE = 200
 MAX_ATTEMPTS = 5  # network errors and 5xx, then the row fails
 RETRY_BACKOFF = timedelta(seconds=30)
 NO_BRAND_WAIT = timedelta(minutes=5)
+# A tick's budget, under the scheduler's 1 s interval: the claim and rendering of its last
+# batch may run past it, and a tick still running at the next interval makes APScheduler
+# skip that one.
+TICK_SECONDS = 0.8
 
 # Checks a stored condition for one fan at send time (the segment compiler does it in SQL).
 Recheck = Callable[[AsyncSession, dict[str, Any], int, datetime], Awaitable[bool]]
@@ -90,6 +94,12 @@ class Delivery:
     error: str | None = None
     outcome: str = "pending"  # sent, blocked, refused, retry, maybe_sent, too_many_requests
     retry_after: float = 0.0
+
+
+@dataclass(frozen=True)
+class _GoingOut:
+    task: "asyncio.Task[None]"
+    fans: frozenset[int]
 
 
 @dataclass
@@ -123,6 +133,7 @@ class OutboxSender:
         self.stats = SenderStats()
         self._sending = asyncio.Semaphore(concurrency)
         self._busy = asyncio.Lock()
+        self._going_out: list[_GoingOut] = []  # batches being sent, oldest first
 
     async def recover(self, lease: timedelta = outbox.SENDING_LEASE) -> int:
         """Rows a dead sender left `sending`: reported as unknown, never resent."""
@@ -134,39 +145,54 @@ class OutboxSender:
             logger.warning("%s outbox rows were being sent during a crash: marked unknown", count)
         return count
 
-    async def tick(self, max_seconds: float = 0.9) -> int:
+    async def tick(self, max_seconds: float = TICK_SECONDS) -> int:
         """Send what is due, batch after batch, for about `max_seconds` (under the 1 s tick).
 
-        The next batch is claimed and rendered while the current one goes out, so the rate
+        The next batch is claimed and rendered while the one before goes out, so the rate
         limiter does not sit idle while the database works; at most two batches are in
-        flight, and the next never holds a fan of the one going out.
+        flight, and the next never holds a fan of the one going out. A tick returns on time
+        and leaves its batches going out: the next tick carries on from there, so a long
+        broadcast flows on between ticks instead of draining and waiting for the next one.
         """
         started, total = time.monotonic(), 0
         async with self._busy:
-            going_out: asyncio.Task[None] | None = None
-            busy_fans: set[int] = set()
-            try:
-                while time.monotonic() - started < max_seconds:
-                    claimed = await self._claim(busy_fans)
-                    if not claimed:
-                        break
-                    batch = await self._prepare(claimed, self.clock())
-                    previous, going_out = going_out, asyncio.create_task(self._send(batch))
-                    busy_fans = {delivery.fan_id for delivery in batch.deliveries}
-                    total += len(claimed)
-                    if previous is not None:
-                        await previous
-                    if len(claimed) < self.batch_size:
-                        break
-            finally:
-                if going_out is not None:
-                    await going_out
+            while (remaining := max_seconds - (time.monotonic() - started)) > 0:
+                self._reap()
+                if len(self._going_out) > 1:
+                    oldest = self._going_out[0].task
+                    await asyncio.wait({oldest}, timeout=remaining)
+                    if not oldest.done():
+                        break  # still going out: the next tick waits on
+                    continue
+                claimed = await self._claim(self._fans_going_out())
+                if not claimed:
+                    break
+                batch = await self._prepare(claimed, self.clock())
+                fans = frozenset(delivery.fan_id for delivery in batch.deliveries)
+                self._going_out.append(_GoingOut(asyncio.create_task(self._send(batch)), fans))
+                total += len(claimed)
+                if len(claimed) < self.batch_size:
+                    break
         return total
 
     async def wait_idle(self) -> None:
         """Return once no batch is in flight (for a clean stop)."""
         async with self._busy:
-            pass
+            going_out, self._going_out = self._going_out, []
+            results = await asyncio.gather(
+                *(batch.task for batch in going_out), return_exceptions=True
+            )
+        for result in results:
+            if isinstance(result, Exception):
+                logger.error("a batch failed while going out: %r", result)
+
+    def _reap(self) -> None:
+        """Forget the batches that went out; a batch that failed raises here, in its tick."""
+        while self._going_out and self._going_out[0].task.done():
+            self._going_out.pop(0).task.result()
+
+    def _fans_going_out(self) -> set[int]:
+        return {fan for batch in self._going_out for fan in batch.fans}
 
     async def run_batch(self) -> int:
         claimed = await self._claim(())
