@@ -6,6 +6,7 @@ transaction, and queues the replies (sent after the commit).
 
 import logging
 from collections import Counter
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +17,7 @@ from handlers.replies import Replies, Reply
 from scheduler.rules.events import on_inbound
 from scheduler.rules.facts import facts_of
 from storage import lifecycle
-from storage.models import EventKind, Fan, TagSource
+from storage.models import EventKind, Fan, FanField, TagSource
 from storage.repositories import (
     consents,
     events,
@@ -42,7 +43,27 @@ TAG_SOURCES = {
 
 
 async def load_snapshot(session: AsyncSession, fan: Fan, *, is_new: bool) -> FanSnapshot:
-    facts = await fan_facts.of_fan(session, fan.id)
+    return (await load_snapshots(session, [fan], is_new=is_new))[fan.id]
+
+
+async def load_snapshots(
+    session: AsyncSession, fans: Collection[Fan], *, is_new: bool
+) -> dict[int, FanSnapshot]:
+    """The snapshots of many fans by fan id: one query for their facts, one for their fields.
+
+    A snapshot is the fan as it is now: once an engine run or a rule changed a fan, load
+    it again rather than reuse one taken before.
+    """
+    fan_ids = [fan.id for fan in fans]
+    # The first read flushes what the caller wrote before (a campaign's touch and tags).
+    facts = await fan_facts.of_fans(session, fan_ids)
+    profiles = await fields.of_fans(session, fan_ids)
+    return {fan.id: _snapshot(fan, facts[fan.id], profiles[fan.id], is_new=is_new) for fan in fans}
+
+
+def _snapshot(
+    fan: Fan, facts: fan_facts.FanFacts, profile: dict[str, FanField], *, is_new: bool
+) -> FanSnapshot:
     return FanSnapshot(
         fan_id=fan.id,
         first_name=fan.first_name or "",
@@ -52,7 +73,7 @@ async def load_snapshot(session: AsyncSession, fan: Fan, *, is_new: bool) -> Fan
         language=fan.language,
         fields={
             name: value
-            for name, field in (await fields.of_fan(session, fan.id)).items()
+            for name, field in profile.items()
             if (value := fields.value_of(field)) is not None
         },
         tags=facts.tags,
@@ -75,10 +96,13 @@ async def run_engine(
     *,
     is_new: bool = False,
     event_id: int | None = None,
+    snapshot: FanSnapshot | None = None,
 ) -> Outcome:
     """One input through the engine, its effects applied, the rules it triggers fired (in the
-    same transaction); the fan's state saved."""
-    snapshot = await load_snapshot(session, fan, is_new=is_new)
+    same transaction); the fan's state saved. `snapshot`, if given, is the fan as loaded
+    by `load_snapshots` for a batch and not changed since."""
+    if snapshot is None:
+        snapshot = await load_snapshot(session, fan, is_new=is_new)
     outcome = dialogs.handle(brand, snapshot, event, now)
     for effect in outcome.effects:
         await apply_effect(session, fan, effect, replies, now, event_id=event_id)

@@ -7,6 +7,7 @@ an advisory lock keeps it to one worker at a time.
 """
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -59,17 +60,25 @@ def next_daily_day(local_day: date, ignored: int) -> date | None:
     return local_day + timedelta(days=gap)
 
 
-async def note_opener_going_out(session: AsyncSession, fan: Fan, local_day: date) -> None:
-    """Count the previous opener as ignored if the fan has not written since; back off."""
-    previous = (
-        await session.execute(
-            select(func.max(OutboxMessage.sent_at)).where(
-                OutboxMessage.fan_id == fan.id,
-                OutboxMessage.source == "daily",
-                OutboxMessage.state == OutboxState.SENT.value,
-            )
+async def last_openers_sent(
+    session: AsyncSession, fan_ids: Collection[int]
+) -> dict[int, datetime]:
+    """When each fan's latest daily opener went out (fans never sent one are left out)."""
+    result = await session.execute(
+        select(OutboxMessage.fan_id, func.max(OutboxMessage.sent_at))
+        .where(
+            OutboxMessage.fan_id.in_(list(fan_ids)),
+            OutboxMessage.source == "daily",
+            OutboxMessage.state == OutboxState.SENT.value,
         )
-    ).scalar()
+        .group_by(OutboxMessage.fan_id)
+    )
+    return {fan_id: sent_at for fan_id, sent_at in result if sent_at is not None}
+
+
+def note_opener_going_out(fan: Fan, local_day: date, previous: datetime | None) -> None:
+    """Count the previous opener (sent at `previous`) as ignored if the fan has not written
+    since; back off."""
     if previous is not None and (fan.last_message_at is None or fan.last_message_at < previous):
         fan.daily_ignored += 1
     fan.daily_next_on = next_daily_day(local_day, fan.daily_ignored)

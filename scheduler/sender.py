@@ -31,11 +31,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import dialogs
-from dialogs import CompiledBrand
+from dialogs import CompiledBrand, FanSnapshot
 from dialogs.conditions import ConditionError
 from dialogs.errors import RenderError
 from dialogs.messages import message_texts, render_message
-from handlers.dialog_adapter import load_snapshot, run_engine, script_problems
+from handlers.dialog_adapter import load_snapshot, load_snapshots, run_engine, script_problems
 from handlers.replies import Replies, Reply, keyboard
 from scheduler import planner, policy
 from scheduler.rate_limit import RateLimiter
@@ -60,6 +60,10 @@ BATCH_SIZE = 200
 MAX_ATTEMPTS = 5  # network errors and 5xx, then the row fails
 RETRY_BACKOFF = timedelta(seconds=30)
 NO_BRAND_WAIT = timedelta(minutes=5)
+# A tick's budget, under the scheduler's 1 s interval: the claim and rendering of its last
+# batch may run past it, and a tick still running at the next interval makes APScheduler
+# skip that one.
+TICK_SECONDS = 0.8
 
 # Checks a stored condition for one fan at send time (the segment compiler does it in SQL).
 Recheck = Callable[[AsyncSession, dict[str, Any], int, datetime], Awaitable[bool]]
@@ -90,6 +94,12 @@ class Delivery:
     error: str | None = None
     outcome: str = "pending"  # sent, blocked, refused, retry, maybe_sent, too_many_requests
     retry_after: float = 0.0
+
+
+@dataclass(frozen=True)
+class _GoingOut:
+    task: "asyncio.Task[None]"
+    fans: frozenset[int]
 
 
 @dataclass
@@ -123,6 +133,7 @@ class OutboxSender:
         self.stats = SenderStats()
         self._sending = asyncio.Semaphore(concurrency)
         self._busy = asyncio.Lock()
+        self._going_out: list[_GoingOut] = []  # batches being sent, oldest first
 
     async def recover(self, lease: timedelta = outbox.SENDING_LEASE) -> int:
         """Rows a dead sender left `sending`: reported as unknown, never resent."""
@@ -134,39 +145,54 @@ class OutboxSender:
             logger.warning("%s outbox rows were being sent during a crash: marked unknown", count)
         return count
 
-    async def tick(self, max_seconds: float = 0.9) -> int:
+    async def tick(self, max_seconds: float = TICK_SECONDS) -> int:
         """Send what is due, batch after batch, for about `max_seconds` (under the 1 s tick).
 
-        The next batch is claimed and rendered while the current one goes out, so the rate
+        The next batch is claimed and rendered while the one before goes out, so the rate
         limiter does not sit idle while the database works; at most two batches are in
-        flight, and the next never holds a fan of the one going out.
+        flight, and the next never holds a fan of the one going out. A tick returns on time
+        and leaves its batches going out: the next tick carries on from there, so a long
+        broadcast flows on between ticks instead of draining and waiting for the next one.
         """
         started, total = time.monotonic(), 0
         async with self._busy:
-            going_out: asyncio.Task[None] | None = None
-            busy_fans: set[int] = set()
-            try:
-                while time.monotonic() - started < max_seconds:
-                    claimed = await self._claim(busy_fans)
-                    if not claimed:
-                        break
-                    batch = await self._prepare(claimed, self.clock())
-                    previous, going_out = going_out, asyncio.create_task(self._send(batch))
-                    busy_fans = {delivery.fan_id for delivery in batch.deliveries}
-                    total += len(claimed)
-                    if previous is not None:
-                        await previous
-                    if len(claimed) < self.batch_size:
-                        break
-            finally:
-                if going_out is not None:
-                    await going_out
+            while (remaining := max_seconds - (time.monotonic() - started)) > 0:
+                self._reap()
+                if len(self._going_out) > 1:
+                    oldest = self._going_out[0].task
+                    await asyncio.wait({oldest}, timeout=remaining)
+                    if not oldest.done():
+                        break  # still going out: the next tick waits on
+                    continue
+                claimed = await self._claim(self._fans_going_out())
+                if not claimed:
+                    break
+                batch = await self._prepare(claimed, self.clock())
+                fans = frozenset(delivery.fan_id for delivery in batch.deliveries)
+                self._going_out.append(_GoingOut(asyncio.create_task(self._send(batch)), fans))
+                total += len(claimed)
+                if len(claimed) < self.batch_size:
+                    break
         return total
 
     async def wait_idle(self) -> None:
         """Return once no batch is in flight (for a clean stop)."""
         async with self._busy:
-            pass
+            going_out, self._going_out = self._going_out, []
+            results = await asyncio.gather(
+                *(batch.task for batch in going_out), return_exceptions=True
+            )
+        for result in results:
+            if isinstance(result, Exception):
+                logger.error("a batch failed while going out: %r", result)
+
+    def _reap(self) -> None:
+        """Forget the batches that went out; a batch that failed raises here, in its tick."""
+        while self._going_out and self._going_out[0].task.done():
+            self._going_out.pop(0).task.result()
+
+    def _fans_going_out(self) -> set[int]:
+        return {fan for batch in self._going_out for fan in batch.fans}
 
     async def run_batch(self) -> int:
         claimed = await self._claim(())
@@ -208,13 +234,24 @@ class OutboxSender:
                 await session.commit()
                 return batch
             facts = await _fan_facts(session, rows, now)
+            snapshots = await load_snapshots(
+                session, [fan_facts.fan for fan_facts in facts.values()], is_new=False
+            )
+            openers = await planner.last_openers_sent(
+                session, {row.fan_id for row in rows if row.source == "daily"}
+            )
             for row in rows:
+                # A snapshot serves the fan's first row: a later row of the same fan loads
+                # the fan again, with what the first one changed.
+                snapshot = snapshots.pop(row.fan_id, None)
                 if row.source in outbox.NOT_TO_FAN:
-                    note = await self._not_to_fan(session, brand, row, now)
+                    note = await self._not_to_fan(session, brand, row, snapshot, now)
                     if note is not None:
                         batch.notes.append(note)
                     continue
-                delivery = await self._decide_and_render(session, brand, row, facts, now)
+                delivery = await self._decide_and_render(
+                    session, brand, row, facts, snapshot, openers, now
+                )
                 if delivery is not None:
                     batch.deliveries.append(delivery)
             await session.commit()
@@ -226,6 +263,8 @@ class OutboxSender:
         brand: CompiledBrand,
         row: OutboxMessage,
         facts: dict[int, "_Facts"],
+        snapshot: FanSnapshot | None,
+        openers: dict[int, datetime],
         now: datetime,
     ) -> Delivery | None:
         fan_facts = facts[row.fan_id]
@@ -247,24 +286,31 @@ class OutboxSender:
         texts = message_texts(row.content)
         fan = fan_facts.fan
         if texts is not None:
-            if not await self._render_text(session, brand, row, fan, texts, replies, now):
+            if not await self._render_text(
+                session, brand, row, fan, snapshot, texts, replies, now
+            ):
                 return None
         else:
-            await run_engine(session, brand, fan, _engine_input(row), replies, now)
+            await run_engine(
+                session, brand, fan, _engine_input(row), replies, now, snapshot=snapshot
+            )
         if not replies.items or fan_facts.fan.chat_id is None:
             row.state, row.reason = OutboxState.SKIPPED, "nothing_to_say"
             self.stats.skipped += 1
             return None
         fan_facts.count_planned_send()
         if row.source == "daily":
-            zone = policy.fan_zone(fan_facts.fan.timezone, brand.settings)
-            await planner.note_opener_going_out(
-                session, fan_facts.fan, now.astimezone(zone).date()
-            )
+            zone = policy.fan_zone(fan.timezone, brand.settings)
+            planner.note_opener_going_out(fan, now.astimezone(zone).date(), openers.get(fan.id))
         return Delivery(row.id, row.fan_id, fan_facts.fan.chat_id, replies)
 
     async def _not_to_fan(
-        self, session: AsyncSession, brand: CompiledBrand, row: OutboxMessage, now: datetime
+        self,
+        session: AsyncSession,
+        brand: CompiledBrand,
+        row: OutboxMessage,
+        snapshot: FanSnapshot | None,
+        now: datetime,
     ) -> StaffNote | None:
         """A rule's delayed action or staff note: the re-check only, no fan-side policy."""
         failure = await self._recheck_failure(session, row, now)
@@ -284,7 +330,8 @@ class OutboxSender:
             row.state, row.reason = OutboxState.SKIPPED, "no_staff_chat"
             self.stats.skipped += 1
             return None
-        snapshot = await load_snapshot(session, fan, is_new=False)
+        if snapshot is None:
+            snapshot = await load_snapshot(session, fan, is_new=False)
         try:
             text = render_note(brand, snapshot, str(row.content.get("notify_staff")), now)
         except RenderError as error:
@@ -312,12 +359,14 @@ class OutboxSender:
         brand: CompiledBrand,
         row: OutboxMessage,
         fan: Fan,
+        snapshot: FanSnapshot | None,
         texts: dict[str, str],
         replies: Replies,
         now: datetime,
     ) -> bool:
         """A text message rendered for the fan into `replies`; False (row skipped) if broken."""
-        snapshot = await load_snapshot(session, fan, is_new=False)
+        if snapshot is None:
+            snapshot = await load_snapshot(session, fan, is_new=False)
         try:
             _, text = render_message(brand, snapshot, texts, now)
         except RenderError as error:

@@ -1,5 +1,6 @@
 """Profile fields, stored typed so that conditions can compare them in SQL."""
 
+from collections.abc import Collection
 from datetime import date, datetime
 
 from sqlalchemy import bindparam, select
@@ -33,13 +34,24 @@ async def set_value(
     return field
 
 
-# Built once (read on every inbound update).
-_OF_FAN = select(FanField).where(FanField.fan_id == bindparam("fan_id"))
-
-
 async def of_fan(session: AsyncSession, fan_id: int) -> dict[str, FanField]:
-    result = await session.execute(_OF_FAN, {"fan_id": fan_id})
-    return {field.name: field for field in result.scalars()}
+    return (await of_fans(session, [fan_id]))[fan_id]
+
+
+# Built once (read on every inbound update).
+_OF_FANS = select(FanField).where(FanField.fan_id.in_(bindparam("fan_ids", expanding=True)))
+
+
+async def of_fans(
+    session: AsyncSession, fan_ids: Collection[int]
+) -> dict[int, dict[str, FanField]]:
+    """Every field of every fan asked for, by fan and name, in one query."""
+    ids = list(fan_ids)
+    by_fan: dict[int, dict[str, FanField]] = {fan_id: {} for fan_id in ids}
+    result = await session.execute(_OF_FANS, {"fan_ids": ids})
+    for field in result.scalars():
+        by_fan[field.fan_id][field.name] = field
+    return by_fan
 
 
 def value_of(field: FanField) -> FieldValue | None:
