@@ -1,9 +1,12 @@
 """The daily conversation: plan today's opener for every active fan who agreed to it.
 
-One INSERT ... SELECT per time zone: the database picks the fans, Python only computes
-when 10:30 (the brand's daily time) falls in each zone. A dedupe key per fan and local
-date makes planning idempotent, so the planner can run every few minutes; on PostgreSQL
-an advisory lock keeps it to one worker at a time.
+Python computes when 10:30 (the brand's daily time) falls in each of the fans' time
+zones and writes one row per zone into a temporary table; then one INSERT ... SELECT joins
+the fans to it, so the database reads the fans once, whatever the number of zones (one
+statement per zone read them once per zone: 66 s instead of 21 s for a million fans in
+20 zones on SQLite). A dedupe key per fan and local date makes planning idempotent, so
+the planner can run every few minutes; on PostgreSQL an advisory lock keeps it to one
+worker at a time.
 """
 
 import logging
@@ -11,8 +14,25 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import JSON, String, and_, cast, exists, func, literal, or_, select, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    MetaData,
+    String,
+    Table,
+    and_,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.schema import CreateTable, DropTable
 
 from dialogs import BrandSettings
 from scheduler.policy import fan_zone, local_instant
@@ -32,6 +52,18 @@ PLANNER_LOCK_ID = 0x5241_5050  # "RAPP": one planner at a time across workers
 # openers for a million fans into the outbox and its indexes spills modified pages to
 # the WAL over and over; the planning transaction gets a larger cache, then gives it back.
 PLANNING_CACHE_KIB = 128 * 1024
+
+# Each zone's plan, for the planning transaction only (not part of the schema). Fans
+# without a zone are planned under the empty name.
+ZONE_PLANS = Table(
+    "daily_zone_plans",
+    MetaData(),
+    Column("zone", String(64), primary_key=True),
+    Column("local_day", Date, nullable=False),
+    Column("day_key", String(10), nullable=False),  # the local day in the dedupe key
+    Column("due_at", UTCDateTime(), nullable=False),
+    prefixes=["TEMPORARY"],
+)
 
 
 @dataclass(frozen=True)
@@ -98,9 +130,24 @@ async def plan_daily(session: AsyncSession, brand: BrandSettings, now: datetime)
         await session.execute(text(f"PRAGMA cache_size = -{PLANNING_CACHE_KIB}"))
     try:
         zones = (await session.execute(select(Fan.timezone).distinct())).scalars().all()
-        planned = 0
-        for zone_name in zones:
-            planned += await _plan_zone(session, plan_for_zone(zone_name, brand, now), now)
+        plans = {zone or "": plan_for_zone(zone or None, brand, now) for zone in zones}
+        await session.execute(CreateTable(ZONE_PLANS))
+        if plans:
+            await session.execute(
+                insert(ZONE_PLANS),
+                [
+                    {
+                        "zone": zone,
+                        "local_day": plan.local_day,
+                        "day_key": plan.local_day.isoformat(),
+                        "due_at": plan.due_at,
+                    }
+                    for zone, plan in plans.items()
+                ],
+            )
+        planned = await _plan_all_zones(session, now)
+        # Only on success: a failed transaction is rolled back, and the table with it.
+        await session.execute(DropTable(ZONE_PLANS))
     finally:
         if cache_before is not None:
             # The connection goes back to the pool: give it its own cache size again.
@@ -108,28 +155,34 @@ async def plan_daily(session: AsyncSession, brand: BrandSettings, now: datetime)
     return planned
 
 
-async def _plan_zone(session: AsyncSession, plan: Plan, now: datetime) -> int:
-    day_text = plan.local_day.isoformat()
-    zone_match = Fan.timezone.is_(None) if plan.zone is None else Fan.timezone == plan.zone
-    fans = select(
-        Fan.id,
-        literal("daily"),
-        literal({"daily": True}, JSON),
-        literal("daily"),
-        literal(0),
-        literal(plan.due_at, UTCDateTime()),
-        literal(OutboxState.PENDING.value),
-        literal("daily:") + cast(Fan.id, String) + literal(f":{day_text}"),
-        literal(0),
-        literal(now, UTCDateTime()),
-    ).where(
-        zone_match,
-        Fan.status == FanStatus.ACTIVE.value,
-        Fan.chat_id.is_not(None),
-        or_(Fan.daily_next_on.is_(None), Fan.daily_next_on <= plan.local_day),
-        exists().where(
-            and_(Consent.fan_id == Fan.id, Consent.purpose == "daily", Consent.granted.is_(True))
-        ),
+async def _plan_all_zones(session: AsyncSession, now: datetime) -> int:
+    plan = ZONE_PLANS.c
+    # The zone is looked up per fan (its primary key), so both databases read the fans
+    # once; SQLite, given a join to a 20-row list without a key, read the fans per zone.
+    fans = (
+        select(
+            Fan.id,
+            literal("daily"),
+            literal({"daily": True}, JSON),
+            literal("daily"),
+            literal(0),
+            plan.due_at,
+            literal(OutboxState.PENDING.value),
+            literal("daily:") + cast(Fan.id, String) + literal(":") + plan.day_key,
+            literal(0),
+            literal(now, UTCDateTime()),
+        )
+        .select_from(Fan.__table__.join(ZONE_PLANS, plan.zone == func.coalesce(Fan.timezone, "")))
+        .where(
+            Fan.status == FanStatus.ACTIVE.value,
+            Fan.chat_id.is_not(None),
+            or_(Fan.daily_next_on.is_(None), Fan.daily_next_on <= plan.local_day),
+            exists().where(
+                and_(
+                    Consent.fan_id == Fan.id, Consent.purpose == "daily", Consent.granted.is_(True)
+                )
+            ),
+        )
     )
     columns = [
         "fan_id",
@@ -143,9 +196,10 @@ async def _plan_zone(session: AsyncSession, plan: Plan, now: datetime) -> int:
         "attempts",
         "created_at",
     ]
-    insert = dialect_insert(session, OutboxMessage)
-    statement = insert.from_select(columns, fans).on_conflict_do_nothing(
-        index_elements=["dedupe_key"]
+    statement = (
+        dialect_insert(session, OutboxMessage)
+        .from_select(columns, fans)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
     # The count of rows added, not their ids: RETURNING a million ids only to count them
     # cost seconds. Both drivers report the inserted rows (conflicts skipped) as rowcount.

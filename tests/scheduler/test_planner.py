@@ -72,3 +72,27 @@ def test_ignored_openers_come_less_often() -> None:
     assert next_daily_day(today, 3) == date(2026, 3, 4)
     assert next_daily_day(today, 4) == date(2026, 3, 6)
     assert next_daily_day(today, 20) == date(2026, 3, 18)
+
+
+async def test_only_reachable_fans_who_agreed_are_planned(database: Database) -> None:
+    reachable = await _fan(database, timezone="Asia/Tokyo")
+    await _fan(database, status=FanStatus.BLOCKED)
+    await _fan(database, chat_id=None)  # never opened a private chat
+    revoked = await _fan(database)
+    async with database.session() as session:
+        await consents.record(session, revoked, "daily", granted=False, proof={}, now=NOW)
+        await session.commit()
+    # An unknown zone name falls back to the brand's zone, and '' counts as no zone.
+    unknown_zone = await _fan(database, timezone="Mars/Olympus_Mons")
+    empty_zone = await _fan(database, timezone="")
+
+    async with database.session() as session:
+        assert await plan_daily(session, BRAND, NOW) == 3
+        await session.commit()
+
+    shanghai_morning = datetime(2026, 3, 2, 2, 30, tzinfo=UTC)
+    assert await _planned(database) == {
+        reachable: datetime(2026, 3, 2, 1, 30, tzinfo=UTC),  # 10:30 JST
+        unknown_zone: shanghai_morning,
+        empty_zone: shanghai_morning,
+    }
