@@ -20,6 +20,7 @@ from bench.common import (
     ROOT,
     TOKEN,
     Databases,
+    cpu_seconds,
     median,
     peak_rss_mib,
     percentile,
@@ -41,6 +42,10 @@ class Run:
     p50_ms: float
     p99_ms: float
     peak_rss_mib: float
+    # The bot's CPU (all threads) from its first reply to the last, per update: shows
+    # whether it is busy all the window (CPU-bound) or waits on something.
+    cpu_ms_per_update: float
+    cpu_share: float  # of one core, over the window
 
 
 async def measure(
@@ -61,12 +66,16 @@ async def measure(
                 text = "/start" if number == 0 else f"I want to buy a handbag, take {number}"
                 await sandbox.send_text(user_id, text)
         async with process(*bot_args, env=env) as bot, profiler(bot.pid, profile):
+            # The first fan's /start is the first update: its reply opens the window.
+            await sandbox.wait_for_messages(users[0], 1, timeout=600)
+            cpu_at_first = cpu_seconds(bot.pid)
             # Both bots answer every message at least once (Rapport's /start sends two), so
             # a fan is done when the bot has sent them `messages` messages; then wait until
             # nothing more comes, so the window ends at the very last reply.
             for user_id in users:
                 await sandbox.wait_for_messages(user_id, messages, timeout=600)
             sends = await _sends_when_quiet(sandbox)
+            cpu = cpu_seconds(bot.pid) - cpu_at_first
             elapsed = max(sends[-1] - sends[0], 1e-6)
             latencies = await _latencies(sandbox, users, samples)
             rss = peak_rss_mib(bot.pid)
@@ -75,6 +84,8 @@ async def measure(
         p50_ms=percentile(latencies, 0.5) * 1000,
         p99_ms=percentile(latencies, 0.99) * 1000,
         peak_rss_mib=rss,
+        cpu_ms_per_update=cpu * 1000 / (fans * messages),
+        cpu_share=cpu / elapsed,
     )
 
 
@@ -157,6 +168,9 @@ async def run(
             "p50 ms",
             "p99 ms",
             "RSS MiB",
+            "CPU ms/update bare",
+            "rapport",
+            "rapport CPU busy",
         ],
         rows,
     )
@@ -176,6 +190,9 @@ def _summary(baseline: list[Run], rapport: list[Run], target: float) -> dict[str
         "p50_ms": round(median([r.p50_ms for r in rapport]), 1),
         "p99_ms": round(median([r.p99_ms for r in rapport]), 1),
         "peak_rss_mib": round(max(r.peak_rss_mib for r in rapport), 1),
+        "baseline_cpu_ms_per_update": round(median([r.cpu_ms_per_update for r in baseline]), 2),
+        "rapport_cpu_ms_per_update": round(median([r.cpu_ms_per_update for r in rapport]), 2),
+        "rapport_cpu_share": round(median([r.cpu_share for r in rapport]), 2),
     }
 
 
@@ -189,6 +206,9 @@ def _row(kind: str, summary: dict[str, object]) -> list[object]:
         summary["p50_ms"],
         summary["p99_ms"],
         summary["peak_rss_mib"],
+        summary["baseline_cpu_ms_per_update"],
+        summary["rapport_cpu_ms_per_update"],
+        summary["rapport_cpu_share"],
     ]
 
 
