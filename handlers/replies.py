@@ -63,6 +63,9 @@ class Replies:
     # Other Bot API work that must wait for the commit too (the staff relay); each one
     # handles its own failures.
     after_commit: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+    # False when the caller puts the replies on the timeline itself once they went out
+    # (the outbox sender: a send that fails or is retried must not show there).
+    record_timeline: bool = True
 
     def answer_callback(self, callback_id: str) -> None:
         self.callback_ids.append(callback_id)
@@ -77,7 +80,7 @@ class Replies:
     ) -> None:
         """Queue a reply and put it on the fan's timeline, in the update's transaction."""
         self.items.append(reply)
-        if not on_timeline:
+        if not on_timeline or not self.record_timeline:
             return
         await events.record(
             session,
@@ -86,11 +89,12 @@ class Replies:
             now,
             content_kind="text",
             text=reply.text,
-            data=_timeline_data(reply),
+            data=timeline_data(reply),
         )
 
 
-def _timeline_data(reply: Reply) -> dict[str, object]:
+def timeline_data(reply: Reply) -> dict[str, object]:
+    """What the timeline keeps of a reply besides its text."""
     data: dict[str, object] = {}
     if reply.step:
         data["step"] = reply.step

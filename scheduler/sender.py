@@ -36,7 +36,7 @@ from dialogs.conditions import ConditionError
 from dialogs.errors import RenderError
 from dialogs.messages import message_texts, render_message
 from handlers.dialog_adapter import load_snapshot, load_snapshots, run_engine, script_problems
-from handlers.replies import Replies, Reply, keyboard
+from handlers.replies import Replies, Reply, keyboard, timeline_data
 from scheduler import planner, policy
 from scheduler.rate_limit import RateLimiter
 from scheduler.rules.apply import apply_delayed
@@ -91,6 +91,7 @@ class Delivery:
     chat_id: int
     replies: Replies
     message_id: int | None = None
+    sent: int = 0  # how many of the texts went out
     error: str | None = None
     outcome: str = "pending"  # sent, blocked, refused, retry, maybe_sent, too_many_requests
     retry_after: float = 0.0
@@ -282,7 +283,9 @@ class OutboxSender:
         if decision.verdict != policy.Verdict.SEND:
             self._apply_decision(row, decision)
             return None
-        replies = Replies()
+        # On the timeline once sent (see _record), not now: a send that fails or is
+        # retried must not show there.
+        replies = Replies(record_timeline=False)
         texts = message_texts(row.content)
         fan = fan_facts.fan
         if texts is not None:
@@ -427,6 +430,7 @@ class OutboxSender:
             return _fail(delivery, "retry", str(error))
         self.limiter.succeeded()
         delivery.message_id = delivery.message_id or message.message_id
+        delivery.sent += 1
         return True
 
     async def _record(self, deliveries: Sequence[Delivery], notes: Sequence[StaffNote]) -> None:
@@ -438,6 +442,7 @@ class OutboxSender:
             rows = {row.id: row for row in await _load_rows(session, row_ids)}
             for delivery in deliveries:
                 await self._record_one(session, rows[delivery.row_id], delivery, now)
+            await events.record_many(session, _sent_on_timeline(deliveries, now))
             for note in notes:
                 self._record_note(rows[note.row_id], note, now)
             await session.commit()
@@ -520,6 +525,22 @@ class _Facts:
             sent_last_week=facts.sent_last_week + 1,
             taken_over=facts.taken_over,
         )
+
+
+def _sent_on_timeline(deliveries: Sequence[Delivery], now: datetime) -> list[dict[str, Any]]:
+    """The timeline entries of the texts that went out."""
+    return [
+        {
+            "fan_id": delivery.fan_id,
+            "kind": EventKind.MESSAGE_OUT,
+            "content_kind": "text",
+            "text": reply.text,
+            "data": timeline_data(reply),
+            "created_at": now,
+        }
+        for delivery in deliveries
+        for reply in delivery.replies.items[: delivery.sent]
+    ]
 
 
 async def _load_rows(session: AsyncSession, row_ids: Sequence[int]) -> list[OutboxMessage]:

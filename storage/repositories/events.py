@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Event, EventKind
@@ -31,6 +31,17 @@ async def record(
     )
     session.add(event)
     return event
+
+
+async def record_many(session: AsyncSession, entries: list[dict[str, Any]]) -> None:
+    """Put several entries on timelines in one statement, without reading their ids back.
+
+    Each entry holds Event's columns (fan_id, kind, created_at; content_kind, text, data).
+    Through the ORM, SQLite inserts rows one by one to learn each new id; nobody needs
+    these ids, so they go as one executemany.
+    """
+    if entries:
+        await session.execute(insert(Event), [{"data": {}, **entry} for entry in entries])
 
 
 async def has_any(session: AsyncSession, fan_id: int, kind: EventKind) -> bool:

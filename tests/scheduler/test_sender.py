@@ -3,10 +3,10 @@
 import asyncio
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from scheduler.sender import OutboxSender
-from storage.models import FanStatus, OutboxMessage, OutboxState
+from storage.models import Event, EventKind, FanStatus, OutboxMessage, OutboxState
 from storage.repositories import fans, outbox
 from tests.scheduler.conftest import World
 
@@ -125,6 +125,18 @@ async def test_too_many_requests_requeue_after_retry_after_and_send_once(world: 
     for fan, user_id in fan_rows:
         assert await world.rows(fan) == [(OutboxState.SENT, None)]
         assert len(await world.sandbox.messages(user_id)) == 1
+        # On the timeline once, when it went out: the refused first try left nothing.
+        assert await _said_to(world, fan.id) == 1
+
+
+async def _said_to(world: World, fan_id: int) -> int:
+    async with world.database.session() as session:
+        said = await session.execute(
+            select(func.count())
+            .select_from(Event)
+            .where(Event.fan_id == fan_id, Event.kind == EventKind.MESSAGE_OUT)
+        )
+        return int(said.scalar_one())
 
 
 async def test_rows_claimed_before_a_crash_are_never_sent_again(world: World) -> None:
