@@ -151,10 +151,15 @@ class InboxProcessor:
                     done.append(row.update_id)
                     if update is None:
                         continue
-                    replies = Replies()
+                    replies = Replies(record_timeline=False)
                     await self._dispatch(session, update, replies, now, found)
                     handled.append(replies)
                     fed.append(row.update_id)
+                # The group's replies go on the timelines in one statement.
+                await events.record_many(
+                    session,
+                    [entry for replies in handled for entry in replies.timeline_entries(now)],
+                )
                 await inbox.mark_done(session, fed, now)
                 await session.commit()
         except Exception as error:
@@ -197,7 +202,7 @@ class InboxProcessor:
 
     async def handle(self, update_id: int) -> bool:
         """Handle one update in its own transaction; False if it was not its turn or failed."""
-        replies = Replies()
+        replies = Replies(record_timeline=False)
         now = self.clock()
         try:
             async with self.database.session() as session:
@@ -208,6 +213,7 @@ class InboxProcessor:
                 fed = update is not None
                 if update is not None:
                     await self._dispatch(session, update, replies, now)
+                    await events.record_many(session, replies.timeline_entries(now))
                     await inbox.mark_done(session, [update_id], now)
                 await session.commit()
         except Exception as error:

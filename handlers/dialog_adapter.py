@@ -104,8 +104,12 @@ async def run_engine(
     if snapshot is None:
         snapshot = await load_snapshot(session, fan, is_new=is_new)
     outcome = dialogs.handle(brand, snapshot, event, now)
+    # A message's keyword hits go in one statement (a message often hits several).
+    hits = [effect.keyword for effect in outcome.effects if isinstance(effect, dialogs.KeywordHit)]
     for effect in outcome.effects:
-        await apply_effect(session, fan, effect, replies, now, event_id=event_id)
+        if not isinstance(effect, dialogs.KeywordHit):
+            await apply_effect(session, fan, effect, replies, now, event_id=event_id)
+    await keywords.record_hits(session, fan.id, hits, now, event_id=event_id)
     fan.conversation = outcome.state.to_json()
     facts = facts_of(brand, event, outcome.effects, now, is_new=is_new)
     await on_inbound(session, brand, fan.id, facts, now)

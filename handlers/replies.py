@@ -9,6 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -63,9 +64,28 @@ class Replies:
     # Other Bot API work that must wait for the commit too (the staff relay); each one
     # handles its own failures.
     after_commit: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
-    # False when the caller puts the replies on the timeline itself once they went out
-    # (the outbox sender: a send that fails or is retried must not show there).
+    # False when the caller puts the replies on the timeline itself (timeline_entries):
+    # the processor, in one statement for a group of updates; the outbox sender, once
+    # they went out, since a send that fails or is retried must not show there.
     record_timeline: bool = True
+    _for_timeline: list[int] = field(default_factory=list)  # positions in `items`
+
+    def timeline_entries(self, now: datetime, sent: int | None = None) -> list[dict[str, Any]]:
+        """Timeline rows (for events.record_many) of the replies left to the caller; of
+        the first `sent` replies only, if given."""
+        last = len(self.items) if sent is None else sent
+        return [
+            {
+                "fan_id": self.items[position].fan_id,
+                "kind": EventKind.MESSAGE_OUT,
+                "content_kind": "text",
+                "text": self.items[position].text,
+                "data": timeline_data(self.items[position]),
+                "created_at": now,
+            }
+            for position in self._for_timeline
+            if position < last
+        ]
 
     def answer_callback(self, callback_id: str) -> None:
         self.callback_ids.append(callback_id)
@@ -80,7 +100,10 @@ class Replies:
     ) -> None:
         """Queue a reply and put it on the fan's timeline, in the update's transaction."""
         self.items.append(reply)
-        if not on_timeline or not self.record_timeline:
+        if not on_timeline:
+            return
+        if not self.record_timeline:
+            self._for_timeline.append(len(self.items) - 1)
             return
         await events.record(
             session,

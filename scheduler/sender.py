@@ -36,7 +36,7 @@ from dialogs.conditions import ConditionError
 from dialogs.errors import RenderError
 from dialogs.messages import message_texts, render_message
 from handlers.dialog_adapter import load_snapshot, load_snapshots, run_engine, script_problems
-from handlers.replies import Replies, Reply, keyboard, timeline_data
+from handlers.replies import Replies, Reply, keyboard
 from scheduler import planner, policy
 from scheduler.rate_limit import RateLimiter
 from scheduler.rules.apply import apply_delayed
@@ -530,16 +530,9 @@ class _Facts:
 def _sent_on_timeline(deliveries: Sequence[Delivery], now: datetime) -> list[dict[str, Any]]:
     """The timeline entries of the texts that went out."""
     return [
-        {
-            "fan_id": delivery.fan_id,
-            "kind": EventKind.MESSAGE_OUT,
-            "content_kind": "text",
-            "text": reply.text,
-            "data": timeline_data(reply),
-            "created_at": now,
-        }
+        entry
         for delivery in deliveries
-        for reply in delivery.replies.items[: delivery.sent]
+        for entry in delivery.replies.timeline_entries(now, sent=delivery.sent)
     ]
 
 
