@@ -16,6 +16,9 @@ MIN_RATE = 1.0
 # Telegram's one second per chat plus a margin: two sends spaced exactly 1 s apart here can
 # arrive less than 1 s apart (event-loop and network jitter) and be answered 429.
 PER_CHAT_INTERVAL = 1.1
+# Woken this much after its slot, a message takes a new one (see acquire): the burst
+# that may still leave at once is at most this long's worth of the rate.
+LATE_WAKE_SECONDS = 0.05
 # Chats not written to for this long are forgotten (bounded memory on big broadcasts).
 CHAT_MEMORY_SECONDS = 5.0
 
@@ -32,36 +35,33 @@ class RateLimiter:
         self.rate = rate_per_second
         self.per_chat_interval = per_chat_interval
         self._clock = clock
-        self._last_send = -float("inf")  # when the latest message was let go
+        self._next_slot = clock()
         self._paused_until = 0.0
         self._chat_next: dict[int, float] = {}
-        self._global_turn = asyncio.Lock()  # FIFO: one message waits for the global slot at a time
 
     async def acquire(self, chat_id: int) -> None:
         """Wait until a message to `chat_id` may go out."""
-        # The chat's own slot first, so a chat written to a moment ago waits without
-        # holding up the messages to everyone else. The slot is reserved at once.
-        now = self._clock()
-        chat_slot = max(now, self._chat_next.get(chat_id, 0.0))
-        self._chat_next[chat_id] = chat_slot + self.per_chat_interval
-        self._forget_old_chats(now)
-        if chat_slot > now:
-            await asyncio.sleep(chat_slot - now)
-        # Then the global slot, spaced from the previous message as it really went: slots
-        # planned ahead let every message whose slot passed during an event-loop stall
-        # (a batch being prepared, a busy CPU) go at once, and Telegram answered that
-        # burst with 429s.
-        async with self._global_turn:
+        chat_free = self._chat_next.get(chat_id, 0.0)
+        for replanned in (False, True):
+            # No await between reading and moving the slots: no other task runs in between.
             now = self._clock()
-            interval = 1.0 / self.rate
-            slot = max(now, self._last_send + interval, self._paused_until)
-            if slot > now:
-                await asyncio.sleep(slot - now)
-            woke = self._clock()
-            # A wake-up a little late keeps the planned spacing (sleep overshoots; that
-            # must not lower the rate); one late by more than an interval starts afresh.
-            self._last_send = slot if woke - slot < interval else woke
-        self._chat_next[chat_id] = max(self._chat_next[chat_id], woke + self.per_chat_interval)
+            global_slot = max(now, self._next_slot, self._paused_until)
+            self._next_slot = global_slot + 1.0 / self.rate
+            # A chat written to a moment ago waits for its own slot without holding up
+            # the messages to everyone else.
+            slot = max(global_slot, chat_free)
+            self._chat_next[chat_id] = slot + self.per_chat_interval
+            self._forget_old_chats(now)
+            delay = slot - now
+            if delay > 0:
+                await asyncio.sleep(delay)
+            # Woken much later than planned, the event loop was stalled (a batch being
+            # prepared, a busy CPU): every message whose slot passed meanwhile wakes now,
+            # and going together they would be a burst Telegram answers with 429s. So a
+            # late one takes a fresh slot, after those already planned; once only, so a
+            # loop that stays slow still sends.
+            if replanned or self._clock() - slot <= LATE_WAKE_SECONDS:
+                return
 
     def too_many_requests(self, retry_after: float) -> None:
         """Telegram said 429: pause everything for retry_after, then go slower."""
