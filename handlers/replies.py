@@ -80,7 +80,7 @@ class Replies:
                 "kind": EventKind.MESSAGE_OUT,
                 "content_kind": "text",
                 "text": self.items[position].text,
-                "data": timeline_data(self.items[position]),
+                "data": _timeline_data(self.items[position]),
                 "created_at": now,
             }
             for position in self._for_timeline
@@ -112,12 +112,11 @@ class Replies:
             now,
             content_kind="text",
             text=reply.text,
-            data=timeline_data(reply),
+            data=_timeline_data(reply),
         )
 
 
-def timeline_data(reply: Reply) -> dict[str, object]:
-    """What the timeline keeps of a reply besides its text."""
+def _timeline_data(reply: Reply) -> dict[str, object]:
     data: dict[str, object] = {}
     if reply.step:
         data["step"] = reply.step

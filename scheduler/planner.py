@@ -68,7 +68,8 @@ ZONE_PLANS = Table(
 
 @dataclass(frozen=True)
 class Plan:
-    zone: str | None  # a fan's time zone name; None for fans without one
+    """A time zone's opener: the fans' local day and when it is due."""
+
     local_day: date
     due_at: datetime
 
@@ -81,7 +82,7 @@ def plan_for_zone(zone_name: str | None, brand: BrandSettings, now: datetime) ->
     if due < now - LATE_PLANNING:
         day += timedelta(days=1)
         due = local_instant(day, brand.daily_time, zone)
-    return Plan(zone_name, day, max(due, now))
+    return Plan(day, max(due, now))
 
 
 def next_daily_day(local_day: date, ignored: int) -> date | None:
