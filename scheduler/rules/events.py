@@ -6,11 +6,19 @@ so its condition sees the tags, fields and keyword hits the update just wrote.
 
 Each firing runs in a SAVEPOINT: a rule that fails in the database is rolled back alone,
 logged and counted, and the fan's update (and the other rules) still commit.
+
+The processor handles a group of updates (of different fans) in one transaction and
+collects their triggers in an `EventRuleQueue`: before the commit each rule fires once for
+all the group's fans it matches, one statement for the group instead of one per update
+(the inbound benchmark's profile showed the per-update firings to be a third of an
+update's cost). A fan's conditions only read that fan's rows, so firing after the other
+fans' updates changes nothing they see.
 """
 
 import logging
 from collections import Counter
 from collections.abc import Awaitable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import literal
@@ -23,7 +31,7 @@ from scheduler.rules.facts import TriggerFacts
 from scheduler.rules.firing import fire
 from storage.models import Fan
 
-__all__ = ["failed_counts", "fired_counts", "guarded", "on_inbound"]
+__all__ = ["EventRuleQueue", "failed_counts", "fired_counts", "guarded", "on_inbound"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,29 +55,71 @@ async def guarded(session: AsyncSession, rule: str, firing: Awaitable[int]) -> i
     return count
 
 
+@dataclass
+class _Triggered:
+    brand: CompiledBrand
+    fan_id: int
+    facts: TriggerFacts
+    now: datetime
+
+
+@dataclass
+class EventRuleQueue:
+    """Triggers of one transaction's updates, waiting to be fired together before it commits."""
+
+    _waiting: list[_Triggered] = field(default_factory=list)
+
+    def add(self, brand: CompiledBrand, fan_id: int, facts: TriggerFacts, now: datetime) -> None:
+        if facts:
+            self._waiting.append(_Triggered(brand, fan_id, facts, now))
+
+    async def fire(self, session: AsyncSession) -> int:
+        """Fire every rule the waiting triggers match; how many fired. Never commits."""
+        waiting, self._waiting = self._waiting, []
+        by_brand: dict[int, list[_Triggered]] = {}
+        for triggered in waiting:
+            by_brand.setdefault(id(triggered.brand), []).append(triggered)
+        fired = 0
+        for group in by_brand.values():
+            fired += await _fire_rules(session, group[0].brand, group)
+        return fired
+
+
 async def on_inbound(
     session: AsyncSession, brand: CompiledBrand, fan_id: int, facts: TriggerFacts, now: datetime
 ) -> int:
     """Fire the event rules the facts trigger for this fan; how many fired. Never commits."""
-    if not facts:
-        return 0
+    queue = EventRuleQueue()
+    queue.add(brand, fan_id, facts, now)
+    return await queue.fire(session)
+
+
+async def _fire_rules(
+    session: AsyncSession, brand: CompiledBrand, waiting: list[_Triggered]
+) -> int:
+    """Each enabled event rule of `brand`, in order, once per update moment it matches."""
     fired = 0
     for rule in brand.rules.values():
         if not rule.enabled or not isinstance(rule.trigger, EventTrigger):
             continue
-        if not facts.matches(rule.trigger):
-            continue
-        firing = fire(
-            session,
-            brand,
-            rule,
-            fans=Fan.id == fan_id,
-            occurrence=literal(facts.occurrence),
-            due_at=now + rule.delay,
-            now=now,
-        )
-        count = await guarded(session, rule.name, firing)
-        if count:
-            logger.debug("rule %s fired for fan %s", rule.name, fan_id)
-        fired += count
+        # Fans by occurrence: the updates of one group share it (their moment).
+        matched: dict[tuple[str, datetime], list[int]] = {}
+        for triggered in waiting:
+            if triggered.facts.matches(rule.trigger):
+                key = (triggered.facts.occurrence, triggered.now)
+                matched.setdefault(key, []).append(triggered.fan_id)
+        for (occurrence, now), fan_ids in matched.items():
+            firing = fire(
+                session,
+                brand,
+                rule,
+                fans=Fan.id == fan_ids[0] if len(fan_ids) == 1 else Fan.id.in_(fan_ids),
+                occurrence=literal(occurrence),
+                due_at=now + rule.delay,
+                now=now,
+            )
+            count = await guarded(session, rule.name, firing)
+            if count:
+                logger.debug("rule %s fired for %s of %s fans", rule.name, count, len(fan_ids))
+            fired += count
     return fired

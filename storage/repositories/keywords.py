@@ -17,9 +17,17 @@ async def record_hits(
     *,
     event_id: int | None = None,
 ) -> None:
+    await record_many(session, [(fan_id, event_id, keywords, now)])
+
+
+async def record_many(
+    session: AsyncSession, messages: Iterable[tuple[int, int | None, Iterable[str], datetime]]
+) -> None:
+    """The hits of several messages, each (fan, message event, keywords, time), together."""
     rows = [
         {"fan_id": fan_id, "keyword": keyword, "event_id": event_id, "created_at": now}
-        for keyword in dict.fromkeys(keywords)  # each keyword once per message
+        for fan_id, event_id, found, now in messages
+        for keyword in dict.fromkeys(found)  # each keyword once per message
     ]
     if rows:
         # One executemany, without the ORM asking back every new id it does not need.
