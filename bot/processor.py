@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.fan_context import fan_sender
+from handlers.inbound_batch import InboundBatch
 from handlers.replies import DeliveryFailure, Replies, send_replies
 from storage import lifecycle
 from storage.clock import Clock
@@ -146,15 +147,20 @@ class InboxProcessor:
                     for row in await inbox.claim_many(session, update_ids)
                 ]
                 found = await _find_fans(session, [update for _, update in claimed])
+                batch = InboundBatch()
+                if found is not None:
+                    await batch.preload(session, [row[0].id for row in found.values() if row])
                 fed: list[int] = []
                 for row, update in claimed:
                     done.append(row.update_id)
                     if update is None:
                         continue
                     replies = Replies(record_timeline=False)
-                    await self._dispatch(session, update, replies, now, found)
+                    await self._dispatch(session, update, replies, now, batch, found)
                     handled.append(replies)
                     fed.append(row.update_id)
+                # The group's events and hits in a statement each; each event rule once.
+                await batch.write(session)
                 # The group's replies go on the timelines in one statement.
                 await events.record_many(
                     session,
@@ -193,11 +199,19 @@ class InboxProcessor:
         update: Update,
         replies: Replies,
         now: datetime,
+        batch: InboundBatch,
         found_fans: dict[int, FoundFan | None] | None = None,
     ) -> None:
-        """One parsed update through the Dispatcher; the caller marks it done."""
+        """One parsed update through the Dispatcher; the caller writes the `batch` and
+        marks it done."""
         await self.dispatcher.feed_update(
-            self.bot, update, session=session, replies=replies, now=now, found_fans=found_fans
+            self.bot,
+            update,
+            session=session,
+            replies=replies,
+            now=now,
+            inbound_batch=batch,
+            found_fans=found_fans,
         )
 
     async def handle(self, update_id: int) -> bool:
@@ -212,7 +226,9 @@ class InboxProcessor:
                 update = self._parse(row, now)
                 fed = update is not None
                 if update is not None:
-                    await self._dispatch(session, update, replies, now)
+                    batch = InboundBatch()
+                    await self._dispatch(session, update, replies, now, batch)
+                    await batch.write(session)
                     await events.record_many(session, replies.timeline_entries(now))
                     await inbox.mark_done(session, [update_id], now)
                 await session.commit()

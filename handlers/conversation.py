@@ -14,6 +14,7 @@ from dialogs import CompiledBrand
 from handlers.brand import active_brand
 from handlers.dialog_adapter import run_engine
 from handlers.fan_context import content_kind
+from handlers.inbound_batch import InboundBatch
 from handlers.replies import Replies
 from storage.brand_cache import BrandCache
 from storage.models import Event, Fan
@@ -37,6 +38,7 @@ async def on_message(
     replies: Replies,
     now: datetime,
     brand_cache: BrandCache[CompiledBrand] | None = None,
+    inbound_batch: InboundBatch | None = None,
 ) -> None:
     brand = await active_brand(brand_cache, session)
     if fan is None or brand is None:
@@ -52,7 +54,8 @@ async def on_message(
         replies,
         now,
         is_new=is_new_fan,
-        event_id=inbound_event.id if inbound_event else None,
+        inbound_event=inbound_event,
+        batch=inbound_batch,
     )
 
 
@@ -67,6 +70,7 @@ async def on_button(
     replies: Replies,
     now: datetime,
     brand_cache: BrandCache[CompiledBrand] | None = None,
+    inbound_batch: InboundBatch | None = None,
 ) -> None:
     replies.answer_callback(query.id)
     brand = await active_brand(brand_cache, session)
@@ -76,5 +80,11 @@ async def on_button(
         return
     message_id = query.message.message_id if query.message is not None else None
     await run_engine(
-        session, brand, fan, dialogs.ButtonPress(query.data, message_id), replies, now
+        session,
+        brand,
+        fan,
+        dialogs.ButtonPress(query.data, message_id),
+        replies,
+        now,
+        batch=inbound_batch,
     )

@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import dialogs
 from dialogs import CompiledBrand, FanSnapshot, Input, Outcome
+from handlers.inbound_batch import InboundBatch
 from handlers.replies import Replies, Reply
 from scheduler.rules.events import on_inbound
 from scheduler.rules.facts import facts_of
 from storage import lifecycle
-from storage.models import EventKind, Fan, FanField, TagSource
+from storage.models import Event, EventKind, Fan, FanField, TagSource
 from storage.repositories import (
     consents,
     events,
@@ -95,24 +96,38 @@ async def run_engine(
     now: datetime,
     *,
     is_new: bool = False,
-    event_id: int | None = None,
+    inbound_event: Event | None = None,
     snapshot: FanSnapshot | None = None,
+    batch: InboundBatch | None = None,
 ) -> Outcome:
     """One input through the engine, its effects applied, the rules it triggers fired (in the
     same transaction); the fan's state saved. `snapshot`, if given, is the fan as loaded
-    by `load_snapshots` for a batch and not changed since."""
+    by `load_snapshots` for a batch and not changed since. `inbound_event` is the message
+    the input came in, which its keyword hits point at.
+
+    With an inbound `batch`, the fan's profile may come from its preload, and the keyword
+    hits and the rules wait in it, for the processor to write before the commit."""
     if snapshot is None:
-        snapshot = await load_snapshot(session, fan, is_new=is_new)
+        profile = batch.take_profile(fan.id) if batch is not None else None
+        if profile is not None:
+            snapshot = _snapshot(fan, profile.facts, profile.fields, is_new=is_new)
+        else:
+            snapshot = await load_snapshot(session, fan, is_new=is_new)
     outcome = dialogs.handle(brand, snapshot, event, now)
     # A message's keyword hits go in one statement (a message often hits several).
     hits = [effect.keyword for effect in outcome.effects if isinstance(effect, dialogs.KeywordHit)]
+    event_id = inbound_event.id if inbound_event is not None else None
     for effect in outcome.effects:
         if not isinstance(effect, dialogs.KeywordHit):
             await apply_effect(session, fan, effect, replies, now, event_id=event_id)
-    await keywords.record_hits(session, fan.id, hits, now, event_id=event_id)
     fan.conversation = outcome.state.to_json()
     facts = facts_of(brand, event, outcome.effects, now, is_new=is_new)
-    await on_inbound(session, brand, fan.id, facts, now)
+    if batch is not None:
+        batch.keyword_hits(fan.id, inbound_event, hits, now)
+        batch.event_rules.add(brand, fan.id, facts, now)
+    else:
+        await keywords.record_hits(session, fan.id, hits, now, event_id=event_id)
+        await on_inbound(session, brand, fan.id, facts, now)
     return outcome
 
 

@@ -2,7 +2,8 @@
 
 It only calls storage/ repositories; handlers receive `fan`, `is_new_fan` and
 `open_handoff_id` (the fan's open handoff to staff, looked up with the fan). The processor
-may pass `found_fans`: the fans of a whole group of updates, looked up at once.
+may pass `found_fans`: the fans of a whole group of updates, looked up at once, and an
+`inbound_batch` (handlers.inbound_batch) that writes the group's events together.
 """
 
 from collections.abc import Awaitable, Callable
@@ -14,6 +15,7 @@ from aiogram.enums import ChatType
 from aiogram.types import Chat, Message, TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.inbound_batch import InboundBatch
 from storage.models import Event, EventKind, Fan
 from storage.repositories import events, fans
 from storage.repositories.fans import TelegramIdentity
@@ -27,6 +29,9 @@ class FanContextMiddleware(BaseMiddleware):
         data["open_handoff_id"] = None
         user: User | None = data.get("event_from_user")
         chat: Chat | None = data.get("event_chat")
+        batch: InboundBatch | None = data.get("inbound_batch")
+        if batch is not None and not _from_fan(user, chat):
+            batch.others_arrived()
         if isinstance(event, Update) and _from_fan(user, chat):
             assert user is not None
             session: AsyncSession = data["session"]
@@ -40,7 +45,10 @@ class FanContextMiddleware(BaseMiddleware):
             )
             fan = arrival.fan
             data["inbound_event"] = await record_inbound(session, fan, event, now)
-            await session.flush()  # the event's id links keyword hits to the message
+            if batch is None:
+                await session.flush()  # the event's id links keyword hits to the message
+            else:  # the batch links them once it has written the group's events
+                batch.fan_arrived(fan.id)
             data["fan"], data["is_new_fan"] = fan, arrival.is_new
             data["open_handoff_id"] = arrival.open_handoff_id
         return await handler(event, data)

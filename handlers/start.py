@@ -12,6 +12,7 @@ from dialogs import CompiledBrand
 from handlers import texts
 from handlers.brand import active_brand
 from handlers.dialog_adapter import run_engine
+from handlers.inbound_batch import InboundBatch
 from handlers.replies import Replies, Reply
 from storage import lifecycle
 from storage.brand_cache import BrandCache
@@ -33,15 +34,25 @@ async def on_start(
     replies: Replies,
     now: datetime,
     brand_cache: BrandCache[CompiledBrand] | None = None,
+    inbound_batch: InboundBatch | None = None,
 ) -> None:
     if fan is None:
         return
     outcome = await lifecycle.start(session, fan, command.args, now)
+    if inbound_batch is not None:
+        inbound_batch.forget_profile(fan.id)  # the deep link may have given tags
     brand = await active_brand(brand_cache, session)
     if brand is not None:
         payload = outcome.origin.code if outcome.origin is not None else None
         await run_engine(
-            session, brand, fan, dialogs.Start(payload), replies, now, is_new=is_new_fan
+            session,
+            brand,
+            fan,
+            dialogs.Start(payload),
+            replies,
+            now,
+            is_new=is_new_fan,
+            batch=inbound_batch,
         )
         return
     # Without a brand script, a plain greeting.

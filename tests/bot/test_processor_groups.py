@@ -15,9 +15,10 @@ from sqlalchemy import event, func, select
 from bot import processor
 from bot.app import App, create_app
 from bot.settings import Settings
+from handlers.inbound_batch import InboundBatch
 from sandbox.client import SandboxClient
-from storage.models import Event, EventKind, Fan, InboxState, InboxUpdate
-from storage.repositories import inbox
+from storage.models import Event, EventKind, Fan, InboxState, InboxUpdate, OutboxMessage, TagSource
+from storage.repositories import inbox, tags
 
 FANS = 5
 
@@ -150,3 +151,75 @@ async def test_a_group_looks_its_fans_up_at_once(app: App, sandbox: SandboxClien
     async with app.database.session() as session:
         known = (await session.execute(select(func.count()).select_from(Fan))).scalar()
     assert known == FANS
+
+
+async def test_a_group_fires_each_rule_once_for_all_its_fans(
+    app: App, sandbox: SandboxClient
+) -> None:
+    """The handbag offer's condition asks for the keyword hits the same group wrote; one
+    firing statement serves every fan it matched, and a fan it excludes gets nothing."""
+    users = [await sandbox.create_user(first_name=f"Fan{n}") for n in range(FANS)]
+    await store(app, [text_update(1 + n, user, "/start") for n, user in enumerate(users)])
+    assert await app.processor.run_once() == FANS
+    customer = users[3]["id"]
+    async with app.database.session() as session:
+        known = {
+            fan.telegram_user_id: fan.id for fan in (await session.execute(select(Fan))).scalars()
+        }
+        await tags.add(session, known[customer], "customer", TagSource.STAFF, app.clock())
+        await session.commit()
+    await store(
+        app,
+        [text_update(100 + n, user, "I want to buy a handbag") for n, user in enumerate(users)],
+    )
+    firings: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("INSERT INTO rule_firings"):
+            firings.append(statement)
+
+    engine = app.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert await app.processor.run_once() == FANS
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    assert len(firings) == 1, "the handbag offer fired once for the group"
+    async with app.database.session() as session:
+        offered = set(
+            (
+                await session.execute(
+                    select(OutboxMessage.fan_id).where(OutboxMessage.source_ref == "handbag_offer")
+                )
+            ).scalars()
+        )
+    assert offered == {known[user["id"]] for user in users if user["id"] != customer}
+
+
+async def test_a_preloaded_profile_serves_only_while_it_is_current(
+    app: App, sandbox: SandboxClient
+) -> None:
+    """Read for the group before its first update, a fan's profile serves that fan's first
+    update only: not once the fan's facts changed, nor after a staff update (any fan)."""
+    users = [await sandbox.create_user(first_name=f"Fan{n}") for n in range(3)]
+    await store(app, [text_update(1 + n, user, "/start") for n, user in enumerate(users)])
+    assert await app.processor.run_once() == 3
+    async with app.database.session() as session:
+        ids = list((await session.execute(select(Fan.id).order_by(Fan.id))).scalars())
+        await tags.add(session, ids[0], "vip", TagSource.STAFF, app.clock())
+        batch = InboundBatch()
+        await batch.preload(session, ids)
+
+    batch.fan_arrived(ids[0])
+    profile = batch.take_profile(ids[0])
+    assert profile is not None
+    assert "vip" in profile.facts.tags
+    assert batch.take_profile(ids[0]) is None, "taken once: the engine run may change it"
+
+    batch.fan_arrived(ids[1])
+    batch.fan_arrived(ids[1])  # a second update of the same fan in the group
+    assert batch.take_profile(ids[1]) is None
+
+    batch.others_arrived()  # the staff chat may have tagged anyone
+    assert batch.take_profile(ids[2]) is None
