@@ -2,14 +2,17 @@
 
 from typing import Any
 
-from sqlalchemy import Insert
+from sqlalchemy import Insert, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.base import Base
 
 
-def dialect_insert(session: AsyncSession, model: type[Base]) -> Any:
+def dialect_insert(session: AsyncSession, model: type[Base] | Table) -> Any:
     """The INSERT of the session's dialect (it has ON CONFLICT): PostgreSQL's or SQLite's.
+
+    Into a Table (not a model), it is a Core statement: executed with a dict of values,
+    the ORM would take the dict for rows of a bulk insert.
 
     The PostgreSQL dialect is imported only when used: a bot on SQLite never loads it
     (about 2 MiB of resident memory).
