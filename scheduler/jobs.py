@@ -6,6 +6,7 @@ missed tick, `max_instances=1` never overlaps a slow tick with the next, and a g
 being skipped silently as the 1 s default would.
 """
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, timedelta
@@ -141,6 +142,11 @@ def _logged(name: str, job: Callable[[], Awaitable[object]]) -> Callable[[], Awa
     async def run() -> None:
         try:
             await job()
+        except asyncio.CancelledError:
+            # The scheduler cancels a running job when the bot stops (its transaction
+            # rolls back). Ending quietly here keeps APScheduler from logging the
+            # cancellation as a job failure, with a traceback, on every stop.
+            logger.info("%s: stopped with the bot", name)
         except SQLAlchemyError as error:
             logger.error("%s: database error: %s", name, error)
         except Exception:
