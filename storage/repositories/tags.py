@@ -35,10 +35,14 @@ async def add(
     # Usually the tag exists and the fan has it not: one statement. Otherwise the tag is
     # created (if new) and the fan tagged again.
     statement = _tag_fan_by_name(session)
-    if (await session.execute(statement, values)).first() is not None:
-        return True
-    await session.execute(insert_ignoring_conflicts(session, Tag).values(name=name))
-    return (await session.execute(statement, values)).first() is not None
+    # These statements read no row the session holds unflushed (the fan has its id, so
+    # its row exists): without an autoflush, the session's pending rows (a group's
+    # events) stay together for one flush instead of going out one by one here.
+    with session.no_autoflush:
+        if (await session.execute(statement, values)).first() is not None:
+            return True
+        await session.execute(insert_ignoring_conflicts(session, Tag).values(name=name))
+        return (await session.execute(statement, values)).first() is not None
 
 
 def _tag_fan_by_name(session: AsyncSession) -> Insert:
