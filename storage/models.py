@@ -21,7 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, orm_insert_sentinel
 
 from storage.base import Base
 from storage.types import BigIntId, UTCDateTime
@@ -198,6 +198,10 @@ class Event(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     update_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Lets SQLite insert a flush's new events in one statement: without it SQLAlchemy
+    # cannot match the ids SQLite returns to the rows and inserts them one at a time.
+    # (A group of inbound updates flushes its events together; see handlers.inbound_batch.)
+    insert_sentinel: Mapped[int | None] = orm_insert_sentinel()
 
 
 class InboxUpdate(Base):

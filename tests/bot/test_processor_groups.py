@@ -223,3 +223,31 @@ async def test_a_preloaded_profile_serves_only_while_it_is_current(
 
     batch.others_arrived()  # the staff chat may have tagged anyone
     assert batch.take_profile(ids[2]) is None
+
+
+async def test_a_group_writes_its_timelines_in_a_statement_or_two(
+    app: App, sandbox: SandboxClient
+) -> None:
+    """What the fans sent goes in one flush, what the bot answered in one statement: on
+    SQLite too, where the ORM inserts rows one by one unless the table has an insert
+    sentinel, and even when the handlers tag the fans in between (no autoflush there)."""
+    users = [await sandbox.create_user(first_name=f"Fan{n}") for n in range(FANS)]
+    await store(app, [text_update(1 + n, user, "/start") for n, user in enumerate(users)])
+    assert await app.processor.run_once() == FANS
+    await store(app, [text_update(100 + n, user, "yes") for n, user in enumerate(users)])
+    inserts: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("INSERT INTO events"):
+            inserts.append(statement)
+
+    engine = app.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert await app.processor.run_once() == FANS
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    assert len(inserts) <= 2, inserts
+    counts = await message_in_counts(app)
+    assert all(counts[100 + n] == 1 for n in range(FANS))
