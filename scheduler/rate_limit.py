@@ -64,9 +64,15 @@ class RateLimiter:
                 return
 
     def too_many_requests(self, retry_after: float) -> None:
-        """Telegram said 429: pause everything for retry_after, then go slower."""
-        self._paused_until = max(self._paused_until, self._clock() + retry_after)
-        self.rate = max(MIN_RATE, self.rate * SLOW_DOWN)
+        """Telegram said 429: pause everything for retry_after, then go slower.
+
+        Slower once per pause: the sends already in flight when the first 429 came are
+        answered 429 too, and each lowering the rate again took it from 30/s to 1/s
+        after one burst, eight minutes to climb back (seen in the 100k broadcast)."""
+        now = self._clock()
+        if now >= self._paused_until:
+            self.rate = max(MIN_RATE, self.rate * SLOW_DOWN)
+        self._paused_until = max(self._paused_until, now + retry_after)
 
     def succeeded(self) -> None:
         self.rate = min(self.configured_rate, self.rate * RECOVERY)

@@ -46,3 +46,17 @@ async def test_an_event_loop_stall_does_not_let_the_waiting_messages_out_at_once
     # Before, every message whose planned slot passed during the stall went at its end,
     # together: Telegram's bucket answers such a burst with 429s.
     assert _most_within(times, 0.9 / rate) <= 2
+
+
+def test_a_burst_of_429s_slows_down_once_and_a_later_one_again() -> None:
+    now = [100.0]
+    limiter = RateLimiter(30, clock=lambda: now[0])
+    for _ in range(10):  # the sends in flight when the first 429 came, answered together
+        limiter.too_many_requests(retry_after=2)
+    assert limiter.rate == 30 * 0.8
+    now[0] += 1.0
+    limiter.too_many_requests(retry_after=2)  # still paused: the same burst
+    assert limiter.rate == 30 * 0.8
+    now[0] += 5.0  # the pause is over and a send is refused again
+    limiter.too_many_requests(retry_after=2)
+    assert limiter.rate == 30 * 0.8 * 0.8
