@@ -53,10 +53,19 @@ def test_a_burst_of_429s_slows_down_once_and_a_later_one_again() -> None:
     limiter = RateLimiter(30, clock=lambda: now[0])
     for _ in range(10):  # the sends in flight when the first 429 came, answered together
         limiter.too_many_requests(retry_after=2)
-    assert limiter.rate == 30 * 0.8
+    assert limiter.rate == limiter.ceiling * 0.8
     now[0] += 1.0
     limiter.too_many_requests(retry_after=2)  # still paused: the same burst
-    assert limiter.rate == 30 * 0.8
+    assert limiter.rate == limiter.ceiling * 0.8
     now[0] += 5.0  # the pause is over and a send is refused again
     limiter.too_many_requests(retry_after=2)
-    assert limiter.rate == 30 * 0.8 * 0.8
+    assert limiter.rate == limiter.ceiling * 0.8 * 0.8
+
+
+def test_the_planned_rate_stays_just_under_the_configured_one() -> None:
+    limiter = RateLimiter(30)
+    assert 0.97 * 30 <= limiter.rate < 30
+    limiter.too_many_requests(retry_after=0)
+    for _ in range(1000):
+        limiter.succeeded()
+    assert limiter.rate == limiter.ceiling
