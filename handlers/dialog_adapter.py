@@ -13,16 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import dialogs
 from dialogs import CompiledBrand, FanSnapshot, Input, Outcome
-from handlers.inbound_batch import InboundBatch
+from handlers.inbound_batch import InboundBatch, Profile, load_profiles
 from handlers.replies import Replies, Reply
 from scheduler.rules.events import on_inbound
 from scheduler.rules.facts import facts_of
 from storage import lifecycle
-from storage.models import Event, EventKind, Fan, FanField, TagSource
+from storage.models import Event, EventKind, Fan, TagSource
 from storage.repositories import (
     consents,
     events,
-    fan_facts,
     fields,
     handoffs,
     keywords,
@@ -55,16 +54,13 @@ async def load_snapshots(
     A snapshot is the fan as it is now: once an engine run or a rule changed a fan, load
     it again rather than reuse one taken before.
     """
-    fan_ids = [fan.id for fan in fans]
     # The first read flushes what the caller wrote before (a campaign's touch and tags).
-    facts = await fan_facts.of_fans(session, fan_ids)
-    profiles = await fields.of_fans(session, fan_ids)
-    return {fan.id: _snapshot(fan, facts[fan.id], profiles[fan.id], is_new=is_new) for fan in fans}
+    profiles = await load_profiles(session, [fan.id for fan in fans])
+    return {fan.id: _snapshot(fan, profiles[fan.id], is_new=is_new) for fan in fans}
 
 
-def _snapshot(
-    fan: Fan, facts: fan_facts.FanFacts, profile: dict[str, FanField], *, is_new: bool
-) -> FanSnapshot:
+def _snapshot(fan: Fan, profile: Profile, *, is_new: bool) -> FanSnapshot:
+    facts = profile.facts
     return FanSnapshot(
         fan_id=fan.id,
         first_name=fan.first_name or "",
@@ -74,7 +70,7 @@ def _snapshot(
         language=fan.language,
         fields={
             name: value
-            for name, field in profile.items()
+            for name, field in profile.fields.items()
             if (value := fields.value_of(field)) is not None
         },
         tags=facts.tags,
@@ -110,7 +106,7 @@ async def run_engine(
     if snapshot is None:
         profile = batch.take_profile(fan.id) if batch is not None else None
         if profile is not None:
-            snapshot = _snapshot(fan, profile.facts, profile.fields, is_new=is_new)
+            snapshot = _snapshot(fan, profile, is_new=is_new)
         else:
             snapshot = await load_snapshot(session, fan, is_new=is_new)
     outcome = dialogs.handle(brand, snapshot, event, now)
