@@ -4,7 +4,7 @@ One failing update must cost the others of its group nothing: they are handled (
 each, no duplicate on the timeline) and a chat's updates and replies keep their order.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -58,6 +58,22 @@ async def message_in_counts(app: App) -> dict[int, int]:
             .group_by(Event.update_id)
         )
         return {int(update_id): int(count) for update_id, count in rows.all()}
+
+
+async def run_counting(app: App, wanted: Callable[[str], bool]) -> tuple[int, list[str]]:
+    """One processor run: how many updates it handled, and the statements `wanted` picked."""
+    picked: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if wanted(statement):
+            picked.append(statement)
+
+    engine = app.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        return await app.processor.run_once(), picked
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
 
 
 async def test_a_failing_update_costs_its_group_nothing(
@@ -129,18 +145,13 @@ async def test_a_group_looks_its_fans_up_at_once(app: App, sandbox: SandboxClien
     payloads = [text_update(1 + n, user, "/start") for n, user in enumerate(users)]
     payloads += [text_update(100 + n, user, "hello") for n, user in enumerate(users)]
     await store(app, payloads)
-    lookups: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "FROM fans" in statement and "telegram_user_id" in statement.split("WHERE")[-1]:
-            lookups.append(statement)
-
-    engine = app.database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        assert await app.processor.run_once() == len(payloads)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    handled, lookups = await run_counting(
+        app,
+        lambda statement: (
+            "FROM fans" in statement and "telegram_user_id" in statement.split("WHERE")[-1]
+        ),
+    )
+    assert handled == len(payloads)
 
     assert len(lookups) == 2, "one look-up per round (new fans, then known ones)"
     # Each fan was greeted by their own name and answered twice: nobody got another's fan.
@@ -172,18 +183,10 @@ async def test_a_group_fires_each_rule_once_for_all_its_fans(
         app,
         [text_update(100 + n, user, "I want to buy a handbag") for n, user in enumerate(users)],
     )
-    firings: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.startswith("INSERT INTO rule_firings"):
-            firings.append(statement)
-
-    engine = app.database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        assert await app.processor.run_once() == FANS
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    handled, firings = await run_counting(
+        app, lambda statement: statement.startswith("INSERT INTO rule_firings")
+    )
+    assert handled == FANS
 
     assert len(firings) == 1, "the handbag offer fired once for the group"
     async with app.database.session() as session:
@@ -235,18 +238,10 @@ async def test_a_group_writes_its_timelines_in_a_statement_or_two(
     await store(app, [text_update(1 + n, user, "/start") for n, user in enumerate(users)])
     assert await app.processor.run_once() == FANS
     await store(app, [text_update(100 + n, user, "yes") for n, user in enumerate(users)])
-    inserts: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.startswith("INSERT INTO events"):
-            inserts.append(statement)
-
-    engine = app.database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        assert await app.processor.run_once() == FANS
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    handled, inserts = await run_counting(
+        app, lambda statement: statement.startswith("INSERT INTO events")
+    )
+    assert handled == FANS
 
     assert len(inserts) <= 2, inserts
     counts = await message_in_counts(app)
