@@ -48,18 +48,21 @@ def create_scheduler(
     scheduler.add_job(
         _logged("outbox sender", sender.tick),
         "interval",
+        name="outbox sender",
         seconds=SENDER_EVERY.total_seconds(),
         id="outbox-sender",
     )
     scheduler.add_job(
         _logged("outbox recovery", sender.recover),
         "interval",
+        name="outbox recovery",
         seconds=RECOVERY_EVERY.total_seconds(),
         id="outbox-recovery",
     )
     scheduler.add_job(
         _logged("daily planner", lambda: run_planner(database, brand_cache, clock)),
         "interval",
+        name="daily planner",
         seconds=PLANNER_EVERY.total_seconds(),
         next_run_time=clock(),
         id="daily-planner",
@@ -67,6 +70,7 @@ def create_scheduler(
     scheduler.add_job(
         _logged("time rules", lambda: run_rules(database, brand_cache, clock)),
         "interval",
+        name="time rules",
         seconds=RULES_EVERY.total_seconds(),
         next_run_time=clock() + timedelta(seconds=10),
         id="time-rules",
@@ -74,6 +78,7 @@ def create_scheduler(
     scheduler.add_job(
         _logged("retention", lambda: run_retention(database, retention, clock)),
         "interval",
+        name="retention",
         seconds=RETENTION_EVERY.total_seconds(),
         next_run_time=clock() + timedelta(minutes=1),
         id="retention",
@@ -83,12 +88,14 @@ def create_scheduler(
         scheduler.add_job(
             _logged("staff topics", staff_queue.announce_queued),
             "interval",
+            name="staff topics",
             seconds=STAFF_TOPICS_EVERY.total_seconds(),
             id="staff-topics",
         )
         scheduler.add_job(
             _logged("staff hand-back", staff_queue.hand_back_idle),
             "interval",
+            name="staff hand-back",
             seconds=STAFF_IDLE_EVERY.total_seconds(),
             id="staff-hand-back",
         )

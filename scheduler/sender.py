@@ -60,9 +60,9 @@ BATCH_SIZE = 200
 MAX_ATTEMPTS = 5  # network errors and 5xx, then the row fails
 RETRY_BACKOFF = timedelta(seconds=30)
 NO_BRAND_WAIT = timedelta(minutes=5)
-# A tick's budget, under the scheduler's 1 s interval: the claim and rendering of its last
-# batch may run past it, and a tick still running at the next interval makes APScheduler
-# skip that one.
+# A tick's budget, under the scheduler's 1 s interval: a tick still running at the next
+# interval makes APScheduler skip that one (and log a warning), so a tick does not begin a
+# batch it has no time left to claim and render.
 TICK_SECONDS = 0.8
 
 # Checks a stored condition for one fan at send time (the segment compiler does it in SQL).
@@ -135,6 +135,7 @@ class OutboxSender:
         self._sending = asyncio.Semaphore(concurrency)
         self._busy = asyncio.Lock()
         self._going_out: list[_GoingOut] = []  # batches being sent, oldest first
+        self._preparing_seconds = 0.0  # the last batch's claim and rendering
 
     async def recover(self, lease: timedelta = outbox.SENDING_LEASE) -> int:
         """Rows a dead sender left `sending`: reported as unknown, never resent."""
@@ -165,10 +166,14 @@ class OutboxSender:
                     if not oldest.done():
                         break  # still going out: the next tick waits on
                     continue
+                if remaining < self._preparing_seconds < max_seconds:
+                    break  # begun now, it would overrun; the next tick has the time
+                preparing = time.monotonic()
                 claimed = await self._claim(self._fans_going_out())
                 if not claimed:
                     break
                 batch = await self._prepare(claimed, self.clock())
+                self._preparing_seconds = time.monotonic() - preparing
                 fans = frozenset(delivery.fan_id for delivery in batch.deliveries)
                 self._going_out.append(_GoingOut(asyncio.create_task(self._send(batch)), fans))
                 total += len(claimed)

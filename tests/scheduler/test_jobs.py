@@ -51,3 +51,14 @@ async def test_a_failing_job_is_logged_with_its_name(caplog: pytest.LogCaptureFi
     assert any(
         r.levelno == logging.ERROR and r.getMessage() == "test job failed" for r in caplog.records
     )
+
+
+def test_the_bots_jobs_carry_their_names_into_apschedulers_own_log_lines() -> None:
+    # APScheduler names a job in its warnings (a skipped or missed run) by `job.name`,
+    # which would otherwise be the wrapper's "_logged.<locals>.run" for every job.
+    sender = type("Sender", (), {"tick": None, "recover": None})()
+    now = datetime.now(UTC)
+    scheduler = jobs.create_scheduler(None, sender, None, lambda: now, None)  # type: ignore[arg-type]
+    names = {job.id: job.name for job in scheduler.get_jobs()}
+    assert names["outbox-sender"] == "outbox sender"
+    assert all("<locals>" not in name for name in names.values())
