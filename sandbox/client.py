@@ -492,7 +492,8 @@ class SandboxClient:
         return result
 
     async def stats(self) -> JSON:
-        """calls per method, too_many_requests, sent_messages, sends (timestamps)..."""
+        """calls per method, too_many_requests (and when), sent_messages, sends (timestamps),
+        and the sandbox's own stalls since the stats began (sandbox/loop_watch.py)."""
         result: JSON = await self._bot("GET", "/stats")
         return result
 

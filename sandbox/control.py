@@ -17,6 +17,7 @@ from aiohttp import web
 from sandbox import simulate
 from sandbox.app_keys import SANDBOX_KEY
 from sandbox.errors import ApiError
+from sandbox.loop_watch import LOOP_WATCH_KEY
 from sandbox.models import JSON
 from sandbox.simulate import ControlError, Injected
 from sandbox.world import BotWorld
@@ -363,7 +364,11 @@ async def webhook(request: web.Request, bot: BotWorld, body: JSON) -> Any:
 
 @bot_route
 async def stats(request: web.Request, bot: BotWorld, body: JSON) -> Any:
-    return bot.stats.to_json()
+    # The sandbox's own stalls since these stats began: the 429s that follow one may be
+    # the sandbox counting late, not the bot sending too fast (sandbox/loop_watch.py).
+    watch = request.app.get(LOOP_WATCH_KEY)
+    stalls = watch.since(bot.stats.started) if watch is not None else []
+    return {**bot.stats.to_json(), "stalls": stalls}
 
 
 @bot_route

@@ -21,7 +21,7 @@ async def call_method(bot: BotWorld, name: str, params: Params) -> Any:
         return await spec.handler(bot, params)
     except ApiError as error:
         if error.code == 429:
-            bot.stats.too_many_requests += 1
+            bot.stats.record_refusal()
         raise
 
 

@@ -183,6 +183,13 @@ class Stats:
     webhook_deliveries: int = 0
     webhook_failures: int = 0
     sends: list[JSON] = field(default_factory=list)
+    refusals: list[float] = field(default_factory=list)  # when each 429 was answered
+    started: float = field(default_factory=time.time)  # created or reset
+
+    def record_refusal(self) -> None:
+        self.too_many_requests += 1
+        if len(self.refusals) < MAX_SEND_LOG:
+            self.refusals.append(time.time())
 
     def record_send(self, method: str, chat_id: int, message_id: int) -> None:
         self.sent_messages += 1
@@ -202,4 +209,5 @@ class Stats:
             "webhook_deliveries": self.webhook_deliveries,
             "webhook_failures": self.webhook_failures,
             "sends": list(self.sends),
+            "too_many_requests_at": list(self.refusals),
         }

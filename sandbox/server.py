@@ -11,6 +11,7 @@ from aiohttp import web
 from sandbox import bot_api, control, page
 from sandbox.app_keys import SANDBOX_KEY
 from sandbox.dispatch import execute_webhook_reply
+from sandbox.loop_watch import LOOP_WATCH_KEY, LoopWatch, watching
 from sandbox.world import WEBHOOK_TIMEOUT, Sandbox
 
 MAX_UPLOAD = 64 * 1024 * 1024
@@ -24,6 +25,8 @@ def create_sandbox_app(
     """A fresh sandbox; all state lives in the Sandbox object stored on the app."""
     app = web.Application(client_max_size=MAX_UPLOAD)
     app[SANDBOX_KEY] = Sandbox(execute_webhook_reply, default_token, webhook_timeout)
+    app[LOOP_WATCH_KEY] = LoopWatch()
+    app.cleanup_ctx.append(watching)
     bot_api.add_routes(app)
     control.add_routes(app)
     page.add_routes(app)

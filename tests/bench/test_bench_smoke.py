@@ -28,6 +28,15 @@ async def test_outbound_sends_every_row_within_the_limits() -> None:
     assert run["sent"] == 40
     assert run["sender"]["sent"] == 40
     assert results["sqlite@1000"]["too_many_requests"] == 0
+    assert run["too_many_requests_after_sandbox_stall"] == 0
+    assert run["sandbox_stalls"] >= 0
+
+
+def test_a_429_is_the_sandboxs_own_only_during_or_just_after_its_stall() -> None:
+    stalls = [[100.0, 0.3]]  # the sandbox's loop came back at 100.0, 0.3 s late
+    assert outbound.after_a_stall([99.8, 100.05, 100.19], stalls) == 3
+    assert outbound.after_a_stall([99.5, 100.5], stalls) == 0
+    assert outbound.after_a_stall([100.05], []) == 0
 
 
 async def test_idle_reports_both_bots() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 from aiogram import Bot
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
@@ -22,6 +25,25 @@ async def test_private_chat_limit_answers_429(bot: Bot, sb: SandboxClient, fan: 
     assert stats["too_many_requests"] == 1
     assert stats["sent_messages"] == 1
     assert stats["calls"]["sendMessage"] == 2
+
+
+async def test_stats_say_when_each_429_came_and_when_the_sandbox_itself_stalled(
+    bot: Bot, sb: SandboxClient, fan: int
+) -> None:
+    before = time.time()
+    await sb.set_faults(chat_limits=True)
+    await bot.send_message(fan, "first")
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(fan, "second")
+    # The sandbox serves from this test's event loop: blocking it is a stall of the sandbox.
+    time.sleep(0.2)  # noqa: ASYNC251
+    await asyncio.sleep(0.05)
+    stats = await sb.stats()
+    [refused_at] = stats["too_many_requests_at"]
+    assert before <= refused_at <= time.time()
+    assert [late for _, late in stats["stalls"] if late >= 0.15], stats["stalls"]
+    await sb.reset_stats()
+    assert (await sb.stats())["stalls"] == []  # only the stalls since the stats began
 
 
 async def test_group_limit_is_per_minute(bot: Bot, sb: SandboxClient) -> None:
