@@ -46,21 +46,21 @@ def create_scheduler(
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
     scheduler.add_job(
-        _logged("outbox sender", sender.tick),
+        logged_job("outbox sender", sender.tick),
         "interval",
         name="outbox sender",
         seconds=SENDER_EVERY.total_seconds(),
         id="outbox-sender",
     )
     scheduler.add_job(
-        _logged("outbox recovery", sender.recover),
+        logged_job("outbox recovery", sender.recover),
         "interval",
         name="outbox recovery",
         seconds=RECOVERY_EVERY.total_seconds(),
         id="outbox-recovery",
     )
     scheduler.add_job(
-        _logged("daily planner", lambda: run_planner(database, brand_cache, clock)),
+        logged_job("daily planner", lambda: run_planner(database, brand_cache, clock)),
         "interval",
         name="daily planner",
         seconds=PLANNER_EVERY.total_seconds(),
@@ -68,7 +68,7 @@ def create_scheduler(
         id="daily-planner",
     )
     scheduler.add_job(
-        _logged("time rules", lambda: run_rules(database, brand_cache, clock)),
+        logged_job("time rules", lambda: run_rules(database, brand_cache, clock)),
         "interval",
         name="time rules",
         seconds=RULES_EVERY.total_seconds(),
@@ -76,7 +76,7 @@ def create_scheduler(
         id="time-rules",
     )
     scheduler.add_job(
-        _logged("retention", lambda: run_retention(database, retention, clock)),
+        logged_job("retention", lambda: run_retention(database, retention, clock)),
         "interval",
         name="retention",
         seconds=RETENTION_EVERY.total_seconds(),
@@ -86,14 +86,14 @@ def create_scheduler(
     if staff_queue is not None:
         # The queue of staff topics to open lives in the handoffs table, not in jobs.
         scheduler.add_job(
-            _logged("staff topics", staff_queue.announce_queued),
+            logged_job("staff topics", staff_queue.announce_queued),
             "interval",
             name="staff topics",
             seconds=STAFF_TOPICS_EVERY.total_seconds(),
             id="staff-topics",
         )
         scheduler.add_job(
-            _logged("staff hand-back", staff_queue.hand_back_idle),
+            logged_job("staff hand-back", staff_queue.hand_back_idle),
             "interval",
             name="staff hand-back",
             seconds=STAFF_IDLE_EVERY.total_seconds(),
@@ -143,7 +143,7 @@ async def run_rules(
     return fired
 
 
-def _logged(name: str, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+def logged_job(name: str, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
     """A job that logs its failure and lives on (a dead database must not kill the tick)."""
 
     async def run() -> None:

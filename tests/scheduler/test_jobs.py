@@ -20,7 +20,7 @@ async def run_until_stopped(job: Callable[[], Awaitable[object]]) -> None:
         return await job()
 
     scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=jobs.JOB_DEFAULTS)
-    scheduler.add_job(jobs._logged("test job", marked), "date", run_date=datetime.now(UTC))
+    scheduler.add_job(jobs.logged_job("test job", marked), "date", run_date=datetime.now(UTC))
     scheduler.start()
     await asyncio.wait_for(started.wait(), 5)
     await asyncio.sleep(0.05)
@@ -55,7 +55,7 @@ async def test_a_failing_job_is_logged_with_its_name(caplog: pytest.LogCaptureFi
 
 def test_the_bots_jobs_carry_their_names_into_apschedulers_own_log_lines() -> None:
     # APScheduler names a job in its warnings (a skipped or missed run) by `job.name`,
-    # which would otherwise be the wrapper's "_logged.<locals>.run" for every job.
+    # which would otherwise be the wrapper's "logged_job.<locals>.run" for every job.
     sender = type("Sender", (), {"tick": None, "recover": None})()
     now = datetime.now(UTC)
     scheduler = jobs.create_scheduler(None, sender, None, lambda: now, None)  # type: ignore[arg-type]
