@@ -35,7 +35,7 @@ from bot import brand
 from bot.app import create_bot
 from bot.settings import Settings
 from sandbox.client import SandboxClient
-from scheduler.jobs import JOB_DEFAULTS, SENDER_EVERY, logged_job
+from scheduler.jobs import JOB_DEFAULTS, SENDER_EVERY, add_tick
 from scheduler.rate_limit import RateLimiter
 from scheduler.sender import OutboxSender
 from storage import migrate
@@ -192,12 +192,7 @@ async def _insert_outbox(database: Database, chat_ids: list[int], now: datetime)
 async def _run_sender(database: Database, sender: OutboxSender) -> None:
     """The sender ticked as the running bot ticks it, until every row went out."""
     scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
-    scheduler.add_job(
-        logged_job("outbox sender", sender.tick),
-        "interval",
-        seconds=SENDER_EVERY.total_seconds(),
-        name="outbox sender",
-    )
+    add_tick(scheduler, "outbox sender", sender.tick, SENDER_EVERY)
     scheduler.start()
     try:
         while True:

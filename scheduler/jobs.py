@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
@@ -45,58 +46,46 @@ def create_scheduler(
     staff_queue: StaffQueue | None = None,
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
-    scheduler.add_job(
-        logged_job("outbox sender", sender.tick),
-        "interval",
-        name="outbox sender",
-        seconds=SENDER_EVERY.total_seconds(),
-        id="outbox-sender",
-    )
-    scheduler.add_job(
-        logged_job("outbox recovery", sender.recover),
-        "interval",
-        name="outbox recovery",
-        seconds=RECOVERY_EVERY.total_seconds(),
-        id="outbox-recovery",
-    )
-    scheduler.add_job(
-        logged_job("daily planner", lambda: run_planner(database, brand_cache, clock)),
-        "interval",
-        name="daily planner",
-        seconds=PLANNER_EVERY.total_seconds(),
+    add_tick(scheduler, "outbox sender", sender.tick, SENDER_EVERY, id="outbox-sender")
+    add_tick(scheduler, "outbox recovery", sender.recover, RECOVERY_EVERY, id="outbox-recovery")
+    add_tick(
+        scheduler,
+        "daily planner",
+        lambda: run_planner(database, brand_cache, clock),
+        PLANNER_EVERY,
         next_run_time=clock(),
         id="daily-planner",
     )
-    scheduler.add_job(
-        logged_job("time rules", lambda: run_rules(database, brand_cache, clock)),
-        "interval",
-        name="time rules",
-        seconds=RULES_EVERY.total_seconds(),
+    add_tick(
+        scheduler,
+        "time rules",
+        lambda: run_rules(database, brand_cache, clock),
+        RULES_EVERY,
         next_run_time=clock() + timedelta(seconds=10),
         id="time-rules",
     )
-    scheduler.add_job(
-        logged_job("retention", lambda: run_retention(database, retention, clock)),
-        "interval",
-        name="retention",
-        seconds=RETENTION_EVERY.total_seconds(),
+    add_tick(
+        scheduler,
+        "retention",
+        lambda: run_retention(database, retention, clock),
+        RETENTION_EVERY,
         next_run_time=clock() + timedelta(minutes=1),
         id="retention",
     )
     if staff_queue is not None:
         # The queue of staff topics to open lives in the handoffs table, not in jobs.
-        scheduler.add_job(
-            logged_job("staff topics", staff_queue.announce_queued),
-            "interval",
-            name="staff topics",
-            seconds=STAFF_TOPICS_EVERY.total_seconds(),
+        add_tick(
+            scheduler,
+            "staff topics",
+            staff_queue.announce_queued,
+            STAFF_TOPICS_EVERY,
             id="staff-topics",
         )
-        scheduler.add_job(
-            logged_job("staff hand-back", staff_queue.hand_back_idle),
-            "interval",
-            name="staff hand-back",
-            seconds=STAFF_IDLE_EVERY.total_seconds(),
+        add_tick(
+            scheduler,
+            "staff hand-back",
+            staff_queue.hand_back_idle,
+            STAFF_IDLE_EVERY,
             id="staff-hand-back",
         )
     return scheduler
@@ -141,6 +130,20 @@ async def run_rules(
         fired = await run_time_rules(session, brand, clock())
         await session.commit()
     return fired
+
+
+def add_tick(
+    scheduler: AsyncIOScheduler,
+    name: str,
+    job: Callable[[], Awaitable[object]],
+    every: timedelta,
+    **options: Any,
+) -> None:
+    """Run `job` every `every`, logged as `name`: in its own failures (logged_job) and in
+    APScheduler's lines about it (a skipped run), which would otherwise name the wrapper."""
+    scheduler.add_job(
+        logged_job(name, job), "interval", seconds=every.total_seconds(), name=name, **options
+    )
 
 
 def logged_job(name: str, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
