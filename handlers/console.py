@@ -12,6 +12,7 @@ from aiogram.filters import Command
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.filters import OnLoop
 from handlers.replies import Replies, Reply
 from storage.models import ConsoleRole, Fan
 
@@ -32,12 +33,12 @@ class ConsoleLinks(Protocol):
 def create_router() -> Router:
     router = Router(name="console")
     router.message.register(
-        on_console, Command("console"), F.chat.type == ChatType.PRIVATE, is_console_user
+        on_console, Command("console"), OnLoop(F.chat.type == ChatType.PRIVATE), is_console_user
     )
     return router
 
 
-def is_console_user(message: Message, console_links: ConsoleLinks | None = None) -> bool:
+async def is_console_user(message: Message, console_links: ConsoleLinks | None = None) -> bool:
     user = message.from_user
     return console_links is not None and user is not None and bool(console_links.role_of(user.id))
 

@@ -9,6 +9,7 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers import handoff, texts
+from handlers.filters import OnLoop
 from handlers.replies import Replies, Reply
 from handlers.staff_desk import StaffDesk
 from storage import lifecycle, privacy
@@ -18,10 +19,10 @@ from storage.models import Fan
 def create_router() -> Router:
     router = Router(name="privacy")
     router.message.register(on_stop, Command("stop"))
-    router.callback_query.register(on_resume, F.data == texts.RESUME_CALLBACK)
+    router.callback_query.register(on_resume, OnLoop(F.data == texts.RESUME_CALLBACK))
     router.message.register(on_mydata, Command("mydata"))
     router.message.register(on_forget, Command("forget"))
-    router.callback_query.register(on_forget_answer, F.data.in_(FORGET_ANSWERS))
+    router.callback_query.register(on_forget_answer, OnLoop(F.data.in_(FORGET_ANSWERS)))
     return router
 
 

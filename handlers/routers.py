@@ -33,7 +33,7 @@ def create_commands_router() -> Router:
     return commands
 
 
-def is_command(message: Message) -> bool:
+async def is_command(message: Message) -> bool:
     """What aiogram's Command filter could match: a text or caption starting with "/"."""
     text = message.text or message.caption
     return text is not None and text.startswith("/")

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogs import CompiledBrand
 from handlers import handoff
 from handlers.brand import active_brand
+from handlers.filters import OnLoop
 from handlers.handoff import StaffContext
 from handlers.replies import Replies
 from handlers.staff_desk import StaffDesk
@@ -43,7 +44,7 @@ def create_router() -> Router:
     router.message.register(on_tag, Command("tag", "untag"), staff_topic)
     router.message.register(on_card, Command("card"), staff_topic)
     router.message.register(on_stop, Command("stop"), staff_topic)
-    router.message.register(on_other_command, F.text.startswith("/"), staff_topic)
+    router.message.register(on_other_command, OnLoop(F.text.startswith("/")), staff_topic)
     router.message.register(on_staff_message, staff_topic)
     router.edited_message.register(on_staff_edit, staff_topic)
     # Whatever is left in the staff chat stops here: it is nobody's conversation.

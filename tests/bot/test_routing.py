@@ -1,11 +1,13 @@
-"""The fans' commands sit behind one check: a plain message skips them all at once."""
+"""The fans' commands sit behind one check: a plain message skips them all at once; and
+every filter and handler is awaited on the event loop, none sent to a thread."""
 
 from typing import Any
 
 import pytest
+from aiogram import Dispatcher, Router
 from aiogram.types import Message
 
-from handlers.routers import create_root_router, is_command
+from handlers.routers import create_root_router, is_command, setup_dispatcher
 
 
 def message(**content: Any) -> Message:
@@ -25,8 +27,8 @@ def message(**content: Any) -> Message:
         ({"sticker": None}, False),
     ],
 )
-def test_what_counts_as_a_command(content: dict[str, Any], expected: bool) -> None:
-    assert is_command(message(**content)) is expected
+async def test_what_counts_as_a_command(content: dict[str, Any], expected: bool) -> None:
+    assert await is_command(message(**content)) is expected
 
 
 def test_every_command_router_is_behind_the_check_and_their_buttons_are_not() -> None:
@@ -34,3 +36,26 @@ def test_every_command_router_is_behind_the_check_and_their_buttons_are_not() ->
     assert [r.name for r in commands.sub_routers] == ["start", "privacy", "console"]
     assert [f.callback for f in commands.message._handler.filters or []] == [is_command]
     assert not commands.callback_query._handler.filters
+
+
+def _routers(router: Router) -> list[Router]:
+    return [router, *(inner for sub in router.sub_routers for inner in _routers(sub))]
+
+
+def test_no_filter_or_handler_runs_in_a_worker_thread() -> None:
+    # aiogram runs a callable it cannot await (a plain function, a magic filter) through
+    # asyncio.to_thread: a thread hop per check on every update.
+    dispatcher = Dispatcher()
+    setup_dispatcher(dispatcher)
+    in_threads = [
+        f"{router.name}.{name}: {callable_.callback!r}"
+        for router in _routers(dispatcher)
+        for name, observer in router.observers.items()
+        # An observer's own handler only carries the router-level filters.
+        for callable_ in [
+            *(observer._handler.filters or []),
+            *(c for handler in observer.handlers for c in [handler, *(handler.filters or [])]),
+        ]
+        if not callable_.awaitable
+    ]
+    assert in_threads == []
