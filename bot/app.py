@@ -26,6 +26,7 @@ from bot.polling import GetRawUpdates, Poller
 from bot.processor import InboxProcessor
 from bot.settings import Settings
 from dialogs import CompiledBrand
+from handlers.replies import SentMessage
 from handlers.routers import setup_dispatcher
 from handlers.staff_desk import StaffConfig, StaffDesk
 from handlers.staff_queue import StaffQueue
@@ -115,7 +116,7 @@ def _keep_response_models() -> tuple[object, ...]:
     inbound benchmark's profile. The cache of this function keeps them alive.
     """
     response: Any = Response
-    returning = (Message, bool, User, GetRawUpdates.__returning__)
+    returning = (Message, bool, User, SentMessage, GetRawUpdates.__returning__)
     return tuple(response[kind] for kind in returning)
 
 

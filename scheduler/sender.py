@@ -36,7 +36,7 @@ from dialogs.conditions import ConditionError
 from dialogs.errors import RenderError
 from dialogs.messages import message_texts, render_message
 from handlers.dialog_adapter import load_snapshot, load_snapshots, run_engine, script_problems
-from handlers.replies import Replies, Reply, keyboard
+from handlers.replies import Replies, Reply, send_text
 from scheduler import planner, policy
 from scheduler.rate_limit import RateLimiter
 from scheduler.rules.apply import apply_delayed
@@ -416,9 +416,7 @@ class OutboxSender:
 
     async def _send_one(self, delivery: Delivery, text: str, buttons: Any) -> bool:
         try:
-            message = await self.bot.send_message(
-                delivery.chat_id, text, reply_markup=keyboard(buttons)
-            )
+            message_id = await send_text(self.bot, delivery.chat_id, text, buttons)
         except TelegramRetryAfter as error:
             self.limiter.too_many_requests(error.retry_after)
             self.stats.too_many_requests += 1
@@ -434,7 +432,7 @@ class OutboxSender:
         except TelegramServerError as error:
             return _fail(delivery, "retry", str(error))
         self.limiter.succeeded()
-        delivery.message_id = delivery.message_id or message.message_id
+        delivery.message_id = delivery.message_id or message_id
         delivery.sent += 1
         return True
 
