@@ -12,7 +12,6 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
@@ -24,6 +23,7 @@ import dialogs
 from bot import brand, console
 from bot.polling import GetRawUpdates, Poller
 from bot.processor import InboxProcessor
+from bot.session import JsonSession
 from bot.settings import Settings
 from dialogs import CompiledBrand
 from handlers.replies import SentMessage
@@ -98,7 +98,7 @@ def create_bot(settings: Settings) -> Bot:
     if settings.bot_token is None:
         raise ValueError("RAPPORT_BOT_TOKEN is not set")
     _keep_response_models()
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_url))
+    session = JsonSession(api=TelegramAPIServer.from_base(settings.api_url))
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
