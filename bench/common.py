@@ -34,6 +34,20 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def bot_env(api_url: str, database_url: str) -> dict[str, str]:
+    """The environment of a `rapport run` under benchmark: the example brand, the sandbox,
+    and its console on a free port (two benchmarks' bots at once must not both want 8082)."""
+    return {
+        "RAPPORT_BOT_TOKEN": TOKEN,
+        "RAPPORT_API_URL": api_url,
+        "RAPPORT_DATABASE_URL": database_url,
+        "RAPPORT_BRAND_DIR": str(ROOT / "examples" / "demo_brand"),
+        "RAPPORT_POLLING_TIMEOUT": "1",
+        "RAPPORT_LOG_LEVEL": "WARNING",
+        "RAPPORT_CONSOLE_PORT": str(free_port()),
+    }
+
+
 @asynccontextmanager
 async def process(*args: str, env: dict[str, str] | None = None) -> AsyncIterator[Any]:
     """A child process for the block's duration, stopped with SIGTERM (then SIGKILL)."""

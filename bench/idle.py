@@ -15,9 +15,9 @@ import time
 from dataclasses import asdict, dataclass
 
 from bench.common import (
-    ROOT,
     TOKEN,
     Databases,
+    bot_env,
     peak_rss_mib,
     print_table,
     process,
@@ -118,14 +118,7 @@ async def run(backlog: int, idle_seconds: float, databases: list[str]) -> dict[s
         rows.append(["bare aiogram", "-", *_cells(bare), "-"])
         for kind in databases:
             # One database for both runs, like a bot restarted: migrated, brand loaded.
-            env = {
-                "RAPPORT_BOT_TOKEN": TOKEN,
-                "RAPPORT_API_URL": api_url,
-                "RAPPORT_DATABASE_URL": await fresh.url(kind),
-                "RAPPORT_BRAND_DIR": str(ROOT / "examples" / "demo_brand"),
-                "RAPPORT_POLLING_TIMEOUT": "1",
-                "RAPPORT_LOG_LEVEL": "WARNING",
-            }
+            env = bot_env(api_url, await fresh.url(kind))
             command = [sys.executable, "-m", "bot", "run"]
             ours = await measure(command, env, api_url, backlog, idle_seconds)
             above = round(ours.idle_rss_mib - bare.idle_rss_mib, 1)

@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.common import (
-    ROOT,
     TOKEN,
     Databases,
+    bot_env,
     cpu_seconds,
     median,
     peak_rss_mib,
@@ -135,14 +135,7 @@ async def run(
                         samples=samples,
                     )
                 )
-                env = {
-                    "RAPPORT_BOT_TOKEN": TOKEN,
-                    "RAPPORT_API_URL": api_url,
-                    "RAPPORT_DATABASE_URL": await fresh.url(kind),
-                    "RAPPORT_BRAND_DIR": str(ROOT / "examples" / "demo_brand"),
-                    "RAPPORT_POLLING_TIMEOUT": "1",
-                    "RAPPORT_LOG_LEVEL": "WARNING",
-                }
+                env = bot_env(api_url, await fresh.url(kind))
                 rapport.append(
                     await measure(
                         [sys.executable, "-m", "bot", "run"],
