@@ -64,6 +64,12 @@ NO_BRAND_WAIT = timedelta(minutes=5)
 # interval makes APScheduler skip that one (and log a warning), so a tick does not begin a
 # batch it has no time left to claim and render.
 TICK_SECONDS = 0.8
+# Batches are claimed and rendered ahead until this many seconds of sends (at the
+# limiter's current rate) wait to go out: enough that the gap between two ticks and the
+# next claim never drains the queue (at 1000 msg/s a batch of 200 lasts 0.2 s; with only
+# two batches ahead the sends paused at most tick boundaries), and little enough that a
+# crash leaves at most a few seconds' worth of rows `unknown`.
+LEAD_SECONDS = 1.0
 
 # Checks a stored condition for one fan at send time (the segment compiler does it in SQL).
 Recheck = Callable[[AsyncSession, dict[str, Any], int, datetime], Awaitable[bool]]
@@ -100,6 +106,7 @@ class Delivery:
 @dataclass(frozen=True)
 class _GoingOut:
     task: "asyncio.Task[None]"
+    batch: "_Batch"
     fans: frozenset[int]
 
 
@@ -150,21 +157,22 @@ class OutboxSender:
     async def tick(self, max_seconds: float = TICK_SECONDS) -> int:
         """Send what is due, batch after batch, for about `max_seconds` (under the 1 s tick).
 
-        The next batch is claimed and rendered while the one before goes out, so the rate
-        limiter does not sit idle while the database works; at most two batches are in
-        flight, and the next never holds a fan of the one going out. A tick returns on time
-        and leaves its batches going out: the next tick carries on from there, so a long
-        broadcast flows on between ticks instead of draining and waiting for the next one.
+        Batches are claimed and rendered while those before go out, until about
+        LEAD_SECONDS of sends are queued, so the rate limiter does not sit idle while the
+        database works; a new batch never holds a fan of one going out. A tick returns on
+        time and leaves its batches going out: the next tick carries on from there, so a
+        long broadcast flows on between ticks instead of draining and waiting for the
+        next one.
         """
         started, total = time.monotonic(), 0
         async with self._busy:
             while (remaining := max_seconds - (time.monotonic() - started)) > 0:
                 self._reap()
-                if len(self._going_out) > 1:
+                queued = self._seconds_queued()
+                if queued > LEAD_SECONDS:
+                    # Look again once that much has gone out (or the oldest batch ended).
                     oldest = self._going_out[0].task
-                    await asyncio.wait({oldest}, timeout=remaining)
-                    if not oldest.done():
-                        break  # still going out: the next tick waits on
+                    await asyncio.wait({oldest}, timeout=min(remaining, queued - LEAD_SECONDS))
                     continue
                 if remaining < self._preparing_seconds < max_seconds:
                     break  # begun now, it would overrun; the next tick has the time
@@ -175,7 +183,8 @@ class OutboxSender:
                 batch = await self._prepare(claimed, self.clock())
                 self._preparing_seconds = time.monotonic() - preparing
                 fans = frozenset(delivery.fan_id for delivery in batch.deliveries)
-                self._going_out.append(_GoingOut(asyncio.create_task(self._send(batch)), fans))
+                task = asyncio.create_task(self._send(batch))
+                self._going_out.append(_GoingOut(task, batch, fans))
                 total += len(claimed)
                 if len(claimed) < self.batch_size:
                     break
@@ -196,6 +205,16 @@ class OutboxSender:
         """Forget the batches that went out; a batch that failed raises here, in its tick."""
         while self._going_out and self._going_out[0].task.done():
             self._going_out.pop(0).task.result()
+
+    def _seconds_queued(self) -> float:
+        """How long the texts claimed and not yet sent take at the limiter's current rate."""
+        unsent = sum(
+            len(delivery.replies.items) - delivery.sent
+            for going in self._going_out
+            for delivery in going.batch.deliveries
+            if delivery.outcome == "pending"
+        )
+        return unsent / self.limiter.rate if unsent else 0.0
 
     def _fans_going_out(self) -> set[int]:
         return {fan for batch in self._going_out for fan in batch.fans}

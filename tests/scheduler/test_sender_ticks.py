@@ -1,16 +1,20 @@
-"""A sender tick keeps to its budget, so APScheduler never skips the next one.
+"""A sender tick keeps to its budget, so APScheduler never skips the next one, and keeps
+about LEAD_SECONDS of sends queued, so the rate limiter never runs dry between ticks.
 
 The claim and rendering are replaced by steps that advance a fake monotonic clock, so the
 budget is checked exactly, whatever else the machine is doing.
 """
 
+import asyncio
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
 import pytest
 
+from handlers.replies import Replies, Reply
 from scheduler import sender as sender_module
-from scheduler.sender import OutboxSender, _Batch
+from scheduler.rate_limit import RateLimiter
+from scheduler.sender import LEAD_SECONDS, Delivery, OutboxSender, _Batch
 
 
 class FakeMonotonic:
@@ -67,3 +71,66 @@ async def test_a_batch_slower_than_a_whole_tick_still_goes(fake_time: FakeMonoto
     await sender.tick(max_seconds=0.8)
     await sender.tick(max_seconds=0.8)
     assert sender.prepared == 2
+
+
+class QueuedSender(OutboxSender):
+    """Every batch holds `batch_size` one-text deliveries that go out only when released."""
+
+    def __init__(self, rate: float) -> None:
+        limiter = RateLimiter(rate)
+        super().__init__(None, None, None, lambda: None, limiter, batch_size=10)  # type: ignore[arg-type]
+        self.prepared: list[_Batch] = []
+        self.released = asyncio.Event()
+
+    async def _claim(self, except_fans: Collection[int]) -> list[int]:
+        return list(range(self.batch_size))
+
+    async def _prepare(self, row_ids: Sequence[int], now: datetime) -> _Batch:
+        first = len(self.prepared) * self.batch_size
+        batch = _Batch(
+            [
+                Delivery(row_id, row_id, row_id, Replies([Reply(row_id, row_id, "hello")]))
+                for row_id in range(first, first + len(row_ids))
+            ]
+        )
+        self.prepared.append(batch)
+        return batch
+
+    async def _send(self, batch: _Batch) -> None:
+        await self.released.wait()
+
+
+def went_out(batch: _Batch) -> None:
+    for delivery in batch.deliveries:
+        delivery.sent, delivery.outcome = 1, "sent"
+
+
+async def test_a_tick_claims_ahead_until_about_a_second_of_sends_is_queued() -> None:
+    sender = QueuedSender(rate=100)
+    rate = sender.limiter.rate  # planned a little under the configured rate
+    per_batch = sender.batch_size / rate
+    # Claimed while no more than LEAD_SECONDS are queued: one batch past it, and no more.
+    expected = int(LEAD_SECONDS / per_batch) + 1
+    await sender.tick(max_seconds=0.2)
+    assert len(sender.prepared) == expected
+    # Half of it went out: the next tick tops the queue up again, to the same depth.
+    for batch in sender.prepared[: expected // 2]:
+        went_out(batch)
+    await sender.tick(max_seconds=0.2)
+    assert len(sender.prepared) == expected + expected // 2
+    sender.released.set()
+    await sender.wait_idle()
+
+
+async def test_at_a_slow_rate_one_batch_is_queued_at_a_time() -> None:
+    sender = QueuedSender(rate=5)  # a batch of 10 lasts two seconds
+    await sender.tick(max_seconds=0.2)
+    assert len(sender.prepared) == 1
+    await sender.tick(max_seconds=0.2)
+    assert len(sender.prepared) == 1  # still two seconds queued
+    for delivery in sender.prepared[0].deliveries[:-4]:
+        delivery.sent, delivery.outcome = 1, "sent"
+    await sender.tick(max_seconds=0.2)  # four left: under a second's worth at 4.9/s
+    assert len(sender.prepared) == 2
+    sender.released.set()
+    await sender.wait_idle()
