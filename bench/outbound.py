@@ -33,6 +33,7 @@ from bench.common import (
 )
 from bot import brand
 from bot.app import create_bot
+from bot.heap import freeze_startup_objects
 from bot.settings import Settings
 from sandbox.client import SandboxClient
 from scheduler.jobs import JOB_DEFAULTS, SENDER_EVERY, add_tick
@@ -98,6 +99,7 @@ async def measure(api_url: str, url: str, rate: float, fans: int, burst_seconds:
         sender = OutboxSender(
             database, bot, BrandCache(dialogs.compile_brand), clock, RateLimiter(rate)
         )
+        freeze_startup_objects()  # as the bot does once it has started (bot/heap.py)
         started = time.monotonic()
         await _run_sender(database, sender)
         seconds = time.monotonic() - started

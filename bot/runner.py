@@ -12,6 +12,7 @@ from aiohttp import web
 from admin import create_console_app
 from bot import console
 from bot.app import App
+from bot.heap import freeze_startup_objects
 from bot.webhook import create_webhook_handler
 from storage.repositories.outbox import SENDING_LEASE
 
@@ -74,6 +75,7 @@ async def run_polling(app: App, stop: asyncio.Event) -> None:
         await app.bot.delete_webhook(drop_pending_updates=False)
         poller = asyncio.create_task(app.create_poller().run(), name="poller")
         logger.info("polling %s", app.settings.api_url)
+        logger.debug("%s start-up objects frozen", freeze_startup_objects())
         app.ready.set()
         await stop.wait()
         poller.cancel()
@@ -116,6 +118,7 @@ async def run_webhook(app: App, stop: asyncio.Event) -> None:
             settings.webhook_port,
             settings.webhook_path,
         )
+        logger.debug("%s start-up objects frozen", freeze_startup_objects())
         app.ready.set()
         try:
             await stop.wait()

@@ -1,6 +1,7 @@
 """End-to-end fixtures: the sandbox Bot API on a free port and the real bot against it."""
 
 import asyncio
+import gc
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
@@ -96,6 +97,9 @@ async def start_bot(settings: Settings) -> AsyncIterator[Callable[..., Awaitable
         stop.set()
         with suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, 15)
+    # A started bot freezes the heap (bot/heap.py), here the test process's: thawed, what
+    # this test leaves behind is collected as usual.
+    gc.unfreeze()
 
 
 async def _wait_ready(app: App, task: asyncio.Task[None]) -> None:

@@ -3,6 +3,7 @@ forum supergroup in the sandbox that wait for the bot to have handled what they 
 """
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
@@ -60,6 +61,7 @@ async def running_bot(
         stop.set()
         with suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, 15)
+        gc.unfreeze()  # the started bot froze the test process's heap (bot/heap.py)
 
 
 async def handled(app: App, injected: Injected) -> None:
