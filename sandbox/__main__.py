@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 
+from sandbox.heap import freeze_after_full_collections
 from sandbox.server import run_sandbox
 
 
@@ -17,6 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--token", default=None, help="bot token the chat page talks to")
     args = parser.parse_args(argv)
+    freeze_after_full_collections()
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_sandbox(args.host, args.port, args.token))
 

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 
+from sandbox import heap
 from sandbox.errors import BLOCKED, CHAT_NOT_FOUND, bad_request, forbidden, unauthorized
 from sandbox.faults import Faults, Stats
 from sandbox.files import FileStore
@@ -296,6 +297,7 @@ class Sandbox:
             world = self.bots.pop(key, None)
             if world is not None:
                 await world.close()
+        heap.thaw()
 
     async def close(self) -> None:
         await self.reset()
