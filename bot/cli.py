@@ -85,9 +85,11 @@ def demo(host: str, port: int) -> None:
 @click.option("--token", default=DEMO_TOKEN, show_default=True, help="The chat page's bot.")
 def sandbox(host: str, port: int, token: str) -> None:
     """Serve the local stand-in for Telegram's Bot API, with its fan chat page."""
+    from sandbox.heap import freeze_after_full_collections
     from sandbox.server import run_sandbox
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    freeze_after_full_collections()  # the sandbox in a process of its own
     click.echo(f"Sandbox Bot API at http://{host}:{port} (chat page at /)")
     _run(run_sandbox(host, port, token))
 
