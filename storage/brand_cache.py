@@ -39,8 +39,8 @@ class BrandCache(Generic[Compiled]):
     async def current(self, session: AsyncSession) -> Compiled:
         """The compiled active version (raises NoActiveBrandError when there is none)."""
         # No asyncio lock here on purpose: the refresh waits for the database, and a task
-        # holding the database's write lock may be waiting for the brand; two tasks
-        # compiling the same new version at once only costs a little time.
+        # holding the database's write lock may be waiting for the brand. Tasks that ask
+        # at once compile a new version once all the same (see _refresh).
         if self._compiled is None or self._due():
             await self._refresh(session)
         assert self._compiled is not None
@@ -60,6 +60,12 @@ class BrandCache(Generic[Compiled]):
         if active_id != self._version_id:
             version = await brand_versions.active(session)
             assert version is not None
+            if version.id == self._version_id:
+                # Another task compiled it while this one read the files; compiling is
+                # synchronous, so from here to the end no other task can start one.
+                self._checked_at = time.monotonic()
+                return
+            active_id = version.id
             try:
                 self._compiled = self._compile(dict(version.files), f"v{version.id}")
             except Exception:

@@ -3,9 +3,11 @@
 import asyncio
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.brand_cache import BrandCache, NoActiveBrandError
 from storage.database import Database
+from storage.models import BrandVersion
 from storage.repositories import brand_versions
 from tests.factories import NOW
 
@@ -60,3 +62,27 @@ async def test_no_deadlock_with_a_task_that_holds_the_write_lock(database: Datab
         assert (await asyncio.wait_for(cache.current(holder), 5)).endswith(":one")
         await holder.commit()
     assert (await asyncio.wait_for(waiting, 5)).endswith(":one")
+
+
+async def test_tasks_asking_at_once_compile_a_new_version_once(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At start-up the processor's groups and the scheduler's ticks all ask at once (the
+    bot compiled the example brand three times before its first reply)."""
+    compiled.clear()
+    first = await _publish(database, "one")
+    cache = BrandCache(_compile, recheck_seconds=0)
+    read_files = brand_versions.active
+
+    async def slow_read_files(session: AsyncSession) -> BrandVersion | None:
+        await asyncio.sleep(0.05)  # every task is past its first look meanwhile
+        return await read_files(session)
+
+    monkeypatch.setattr(brand_versions, "active", slow_read_files)
+
+    async def ask() -> str:
+        async with database.read_session() as session:
+            return await cache.current(session)
+
+    assert await asyncio.gather(*(ask() for _ in range(5))) == [f"v{first}:one"] * 5
+    assert compiled == [f"v{first}"]
