@@ -1,4 +1,4 @@
-"""The root router: every feature's router, in the order they get a chance at an update."""
+"""The feature routers, in the order they get a chance at an update."""
 
 from aiogram import Dispatcher, Router
 from aiogram.types import Message
@@ -7,19 +7,23 @@ from handlers import console, conversation, membership, privacy, relay, staff, s
 from handlers.fan_context import FanContextMiddleware
 
 
-def create_root_router() -> Router:
-    root = Router(name="rapport")
-    root.include_routers(
+def feature_routers() -> list[Router]:
+    """Every feature's router, in the order they get a chance at an update.
+
+    They hang straight off the Dispatcher: each router an update passes through costs
+    aiogram a round of middleware wrapping and filter checks, and a fan's plain message
+    passes through all but the command routers on its way to the conversation."""
+    return [
         # First: commands in the staff chat (/stop, /take...) are staff commands.
         staff.create_router(),
         create_commands_router(),
-        membership.create_router(),
         # A fan with staff talks to staff, not to the scripts.
         relay.create_router(),
-        # Last: it catches whatever the routers above did not.
+        # It catches whatever messages and buttons the routers above did not.
         conversation.create_router(),
-    )
-    return root
+        # Only the bot's own membership (blocked, unblocked): no message comes this far.
+        membership.create_router(),
+    ]
 
 
 def create_commands_router() -> Router:
@@ -42,4 +46,4 @@ async def is_command(message: Message) -> bool:
 def setup_dispatcher(dispatcher: Dispatcher) -> None:
     """Attach Rapport's middlewares and routers to a fresh Dispatcher."""
     dispatcher.update.outer_middleware(FanContextMiddleware())
-    dispatcher.include_router(create_root_router())
+    dispatcher.include_routers(*feature_routers())

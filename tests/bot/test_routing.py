@@ -7,7 +7,7 @@ import pytest
 from aiogram import Dispatcher, Router
 from aiogram.types import Message
 
-from handlers.routers import create_root_router, is_command, setup_dispatcher
+from handlers.routers import feature_routers, is_command, setup_dispatcher
 
 
 def message(**content: Any) -> Message:
@@ -32,7 +32,7 @@ async def test_what_counts_as_a_command(content: dict[str, Any], expected: bool)
 
 
 def test_every_command_router_is_behind_the_check_and_their_buttons_are_not() -> None:
-    commands = next(r for r in create_root_router().sub_routers if r.name == "commands")
+    commands = next(r for r in feature_routers() if r.name == "commands")
     assert [r.name for r in commands.sub_routers] == ["start", "privacy", "console"]
     assert [f.callback for f in commands.message._handler.filters or []] == [is_command]
     assert not commands.callback_query._handler.filters
