@@ -1,7 +1,9 @@
 """The inbox: duplicates dropped, one chat's updates handled in order, failures counted."""
 
+from sqlalchemy import select
+
 from storage.database import Database
-from storage.models import InboxState
+from storage.models import InboxState, InboxUpdate
 from storage.repositories import inbox
 from tests.factories import NOW, make_message_update
 
@@ -32,6 +34,25 @@ async def test_a_later_update_of_the_same_chat_waits_for_the_earlier(database: D
     async with database.session() as session:
         assert await inbox.claim(session, 2) is not None
         assert await inbox.claim(session, 1) is None  # done: never handled twice
+
+
+async def test_a_group_marked_done_records_when_and_counts_the_attempt(
+    database: Database,
+) -> None:
+    async with database.session() as session:
+        await inbox.store(session, [make_message_update(n, 10 + n) for n in (1, 2, 3)], NOW)
+        await session.commit()
+    async with database.session() as session:
+        claimed = await inbox.claim_many(session, [1, 2])
+        await inbox.mark_done(session, [row.update_id for row in claimed], NOW)
+        await session.commit()
+    async with database.read_session() as session:
+        rows = {row.update_id: row for row in (await session.scalars(select(InboxUpdate)))}
+    assert {n: (rows[n].state, rows[n].processed_at, rows[n].attempts) for n in rows} == {
+        1: (InboxState.DONE, NOW, 1),
+        2: (InboxState.DONE, NOW, 1),
+        3: (InboxState.PENDING, None, 0),
+    }
 
 
 async def test_repeated_failures_set_an_update_aside(database: Database) -> None:
