@@ -50,7 +50,7 @@ from scheduler.staff_notes import (
 from storage import lifecycle
 from storage.brand_cache import BrandCache, NoActiveBrandError
 from storage.clock import Clock
-from storage.database import Database
+from storage.database import Database, plan_for_these_values
 from storage.models import Consent, EventKind, Fan, OutboxMessage, OutboxState
 from storage.repositories import events, handoffs, outbox
 
@@ -233,6 +233,7 @@ class OutboxSender:
             if not await outbox.any_due(session, self.clock()):
                 return []
         async with self.database.session() as session:
+            await plan_for_these_values(session)
             rows = await outbox.claim_due(
                 session, self.clock(), self.batch_size, except_fans=except_fans
             )
@@ -250,6 +251,7 @@ class OutboxSender:
         """Decide every claimed row and render the ones that go, in one transaction."""
         batch = _Batch()
         async with self.database.session() as session:
+            await plan_for_these_values(session)  # the fans' counts of recent sends
             rows = await _load_rows(session, row_ids)
             try:
                 brand = await self.brand_cache.current(session)
