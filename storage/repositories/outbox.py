@@ -4,7 +4,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage, OutboxState
@@ -114,29 +114,20 @@ async def cancel_pending(
     return len(result.scalars().all())
 
 
-def sent_since_statement(fan_ids: Iterable[int], since: datetime) -> Select[int, int]:
-    """Each fan's proactive messages sent since `since`, counted (for the caps)."""
-    return (
+async def sent_since(
+    session: AsyncSession, fan_ids: Iterable[int], since: datetime
+) -> dict[int, int]:
+    """How many proactive messages each fan was sent since `since` (for the caps)."""
+    result = await session.execute(
         select(OutboxMessage.fan_id, func.count())
         .where(
             OutboxMessage.fan_id.in_(list(fan_ids)),
-            # `|| ''`: never looked up by an index led by the state. A fan has a few rows,
-            # found by the per-fan index; an index led by the state reads every sent row,
-            # which PostgreSQL chose before it had statistics of a first big broadcast
-            # (tests/storage/test_database.py).
-            OutboxMessage.state + "" == OutboxState.SENT,
+            OutboxMessage.state == OutboxState.SENT,
             OutboxMessage.sent_at >= since,
             OutboxMessage.source.not_in(NOT_TO_FAN),
         )
         .group_by(OutboxMessage.fan_id)
     )
-
-
-async def sent_since(
-    session: AsyncSession, fan_ids: Iterable[int], since: datetime
-) -> dict[int, int]:
-    """How many proactive messages each fan was sent since `since` (for the caps)."""
-    result = await session.execute(sent_since_statement(fan_ids, since))
     return {fan_id: int(count) for fan_id, count in result}
 
 
