@@ -12,6 +12,9 @@ where every transaction also waits for the single write turn. If anything in a g
 fails, the group is rolled back and its updates are handled again one per transaction,
 so one bad update costs the others nothing but time. With no backlog a group is one
 update, and nothing waits for company.
+
+The replies of a committed group go out in the background (bot.deliveries), in order per
+chat, while the next round is handled.
 """
 
 import asyncio
@@ -20,6 +23,7 @@ from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -28,6 +32,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.deliveries import ChatDeliveries
 from handlers.fan_context import fan_sender
 from handlers.inbound_batch import InboundBatch
 from handlers.replies import DeliveryFailure, Replies, send_replies
@@ -48,6 +53,11 @@ GROUP_SIZE = 20
 IDLE_WAIT_SECONDS = 1.0
 # After the database failed, wait this long before trying again.
 DATABASE_RETRY_SECONDS = 2.0
+# Updates whose replies may still be going out while the next ones are handled.
+DELIVERIES_IN_FLIGHT = 2 * BATCH_SIZE
+
+# (chat, update_id): the chat is None for an update that has none.
+Pending = tuple[int | None, int]
 
 
 @dataclass
@@ -76,6 +86,7 @@ class InboxProcessor:
         self._limit = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._stopping = False
+        self._deliveries = ChatDeliveries(DELIVERIES_IN_FLIGHT)
 
     def wake(self) -> None:
         """New updates are in the inbox."""
@@ -87,20 +98,30 @@ class InboxProcessor:
         self._wake.set()
 
     async def run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                handled = await self.run_once()
-            except SQLAlchemyError as error:
-                logger.error("inbox unreachable, retrying: %s", error)
-                await asyncio.sleep(DATABASE_RETRY_SECONDS)
-                continue
-            if handled == 0 and not self._stopping:
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), IDLE_WAIT_SECONDS)
+        try:
+            while not self._stopping:
+                self._wake.clear()
+                try:
+                    handled = await self._handle_batch()
+                except SQLAlchemyError as error:
+                    logger.error("inbox unreachable, retrying: %s", error)
+                    await asyncio.sleep(DATABASE_RETRY_SECONDS)
+                    continue
+                if handled == 0 and not self._stopping:
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), IDLE_WAIT_SECONDS)
+        finally:
+            await self._deliveries.wait()
 
     async def run_once(self) -> int:
-        """Handle one batch of pending updates; how many were handled."""
+        """Handle one batch of pending updates and send their replies; how many were
+        handled."""
+        handled = await self._handle_batch()
+        await self._deliveries.wait()
+        return handled
+
+    async def _handle_batch(self) -> int:
+        """Handle one batch of pending updates; their replies may still be going out."""
         async with self.database.read_session() as session:
             batch = await inbox.pending(session, BATCH_SIZE)
         chats = _by_chat(batch)
@@ -118,33 +139,34 @@ class InboxProcessor:
             ]
             groups = [round_[n : n + GROUP_SIZE] for n in range(0, len(round_), GROUP_SIZE)]
             outcomes = await asyncio.gather(
-                *(self._handle_group([update_id for _, update_id in group]) for group in groups)
+                *(self._handle_group([pending for _, pending in group]) for group in groups)
             )
             for group, done in zip(groups, outcomes, strict=True):
-                stuck.update(chat for chat, update_id in group if update_id not in done)
+                stuck.update(chat for chat, (_, update_id) in group if update_id not in done)
                 handled += len(done)
         return handled
 
-    async def _handle_group(self, update_ids: list[int]) -> set[int]:
+    async def _handle_group(self, updates: list[Pending]) -> set[int]:
         """Handle updates of different chats together; the ids that were handled."""
         async with self._limit:
-            if len(update_ids) > 1:
-                done = await self._handle_together(update_ids)
+            if len(updates) > 1:
+                done = await self._handle_together(updates)
                 if done is not None:
                     return done
             # Alone, or the group failed: one transaction each, failures recorded.
-            return {update_id for update_id in update_ids if await self.handle(update_id)}
+            return {update_id for chat, update_id in updates if await self.handle(update_id, chat)}
 
-    async def _handle_together(self, update_ids: list[int]) -> set[int] | None:
+    async def _handle_together(self, updates: list[Pending]) -> set[int] | None:
         """All in one transaction; None if anything failed (and nothing was kept)."""
         now = self.clock()
+        chat_of = {update_id: chat for chat, update_id in updates}
         done: list[int] = []  # handled or set aside
-        handled: list[Replies] = []
+        handled: list[tuple[int | None, Replies]] = []
         try:
             async with self.database.session() as session:
                 claimed = [
                     (row, self._parse(row, now))
-                    for row in await inbox.claim_many(session, update_ids)
+                    for row in await inbox.claim_many(session, list(chat_of))
                 ]
                 found = await _find_fans(session, [update for _, update in claimed])
                 batch = InboundBatch()
@@ -157,14 +179,14 @@ class InboxProcessor:
                         continue
                     replies = Replies(record_timeline=False)
                     await self._dispatch(session, update, replies, now, batch, found)
-                    handled.append(replies)
+                    handled.append((chat_of[row.update_id], replies))
                     fed.append(row.update_id)
                 # The group's events and hits in a statement each; each event rule once.
                 await batch.write(session)
                 # The group's replies go on the timelines in one statement.
                 await events.record_many(
                     session,
-                    [entry for replies in handled for entry in replies.timeline_entries(now)],
+                    [entry for _, replies in handled for entry in replies.timeline_entries(now)],
                 )
                 await inbox.mark_done(session, fed, now)
                 await session.commit()
@@ -174,12 +196,13 @@ class InboxProcessor:
             # The type only: an error's text can quote what a fan wrote.
             logger.warning(
                 "a group of %s updates failed (%s); handling them one by one",
-                len(update_ids),
+                len(updates),
                 type(error).__name__,
             )
             return None
         self.stats.handled += len(handled)
-        await asyncio.gather(*(self._deliver(replies) for replies in handled))
+        for chat, replies in handled:
+            await self._deliveries.start(chat, partial(self._deliver, replies))
         return set(done)
 
     def _parse(self, row: InboxUpdate, now: datetime) -> Update | None:
@@ -214,8 +237,12 @@ class InboxProcessor:
             found_fans=found_fans,
         )
 
-    async def handle(self, update_id: int) -> bool:
-        """Handle one update in its own transaction; False if it was not its turn or failed."""
+    async def handle(self, update_id: int, chat_id: int | None = None) -> bool:
+        """Handle one update in its own transaction; False if it was not its turn or failed.
+
+        Its replies go out after those of the chat's earlier updates, maybe after this
+        returns.
+        """
         replies = Replies(record_timeline=False)
         now = self.clock()
         try:
@@ -239,7 +266,7 @@ class InboxProcessor:
             return False
         if fed:
             self.stats.handled += 1
-            await self._deliver(replies)
+            await self._deliveries.start(chat_id, partial(self._deliver, replies))
         return True
 
     async def _deliver(self, replies: Replies) -> None:
@@ -313,13 +340,13 @@ async def _find_fans(
     return await fans.find_many(session, [sender for sender in senders if sender is not None])
 
 
-def _by_chat(batch: Iterable[tuple[int, int | None]]) -> list[list[int]]:
-    """Group update ids by chat, keeping their order; chat-less updates go alone."""
-    groups: dict[int, list[int]] = {}
-    alone: list[list[int]] = []
+def _by_chat(batch: Iterable[tuple[int, int | None]]) -> list[list[Pending]]:
+    """Group updates by chat, keeping their order; chat-less updates go alone."""
+    groups: dict[int, list[Pending]] = {}
+    alone: list[list[Pending]] = []
     for update_id, chat_id in batch:
         if chat_id is None:
-            alone.append([update_id])
+            alone.append([(None, update_id)])
         else:
-            groups.setdefault(chat_id, []).append(update_id)
+            groups.setdefault(chat_id, []).append((chat_id, update_id))
     return [*groups.values(), *alone]

@@ -4,6 +4,7 @@ One failing update must cost the others of its group nothing: they are handled (
 each, no duplicate on the timeline) and a chat's updates and replies keep their order.
 """
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -16,9 +17,11 @@ from bot import processor
 from bot.app import App, create_app
 from bot.settings import Settings
 from handlers.inbound_batch import InboundBatch
+from handlers.replies import Replies
 from sandbox.client import SandboxClient
 from storage.models import Event, EventKind, Fan, InboxState, InboxUpdate, OutboxMessage, TagSource
 from storage.repositories import inbox, tags
+from tests.bot.conftest import wait_until
 
 FANS = 5
 
@@ -246,3 +249,45 @@ async def test_a_group_writes_its_timelines_in_a_statement_or_two(
     assert len(inserts) <= 2, inserts
     counts = await message_in_counts(app)
     assert all(counts[100 + n] == 1 for n in range(FANS))
+
+
+async def test_the_next_round_is_handled_while_replies_go_out_in_order(
+    app: App, sandbox: SandboxClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = [await sandbox.create_user(first_name=f"Fan{n}") for n in range(FANS)]
+    texts = ["/start", "hello", "still there?"]
+    await store(
+        app,
+        [
+            text_update(1 + turn * FANS + n, user, text)
+            for turn, text in enumerate(texts)
+            for n, user in enumerate(users)
+        ],
+    )
+    held = asyncio.Event()
+    deliver = app.processor._deliver
+
+    async def slow_deliver(replies: Replies) -> None:
+        await held.wait()  # Telegram is slow to answer, slowest for the welcome
+        if any("Welcome" in reply.text for reply in replies.items):
+            await asyncio.sleep(0.3)
+        await deliver(replies)
+
+    monkeypatch.setattr(app.processor, "_deliver", slow_deliver)
+    run = asyncio.create_task(app.processor.run_once())
+    await wait_until(
+        lambda: _handled(app, FANS * len(texts)), what="every round handled, no reply sent"
+    )
+    assert not run.done()  # run_once sends what it handled before it returns
+    held.set()
+    assert await run == FANS * len(texts)
+    for user in users:
+        said = await bot_texts(sandbox, user["id"])
+        # /start's two messages, then an answer to each text: the later rounds' replies
+        # waited for the slow welcome of their chat.
+        assert len(said) == 1 + len(texts)
+        assert "Welcome" in said[0]
+
+
+async def _handled(app: App, count: int) -> bool:
+    return app.processor.stats.handled >= count
