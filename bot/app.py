@@ -4,29 +4,24 @@ Nothing here runs at import time; tests build as many apps as they like.
 """
 
 import asyncio
-import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
-from aiogram.methods.base import Response
-from aiogram.types import Message, User
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 import dialogs
 from bot import brand, console
-from bot.polling import GetRawUpdates, Poller
+from bot.polling import Poller
 from bot.processor import InboxProcessor
 from bot.session import JsonSession
 from bot.settings import Settings
 from dialogs import CompiledBrand
-from handlers.replies import SentMessage
 from handlers.routers import setup_dispatcher
 from handlers.staff_desk import StaffConfig, StaffDesk
 from handlers.staff_queue import StaffQueue
@@ -97,27 +92,12 @@ class App:
 def create_bot(settings: Settings) -> Bot:
     if settings.bot_token is None:
         raise ValueError("RAPPORT_BOT_TOKEN is not set")
-    _keep_response_models()
     session = JsonSession(api=TelegramAPIServer.from_base(settings.api_url))
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,
         default=DefaultBotProperties(link_preview_is_disabled=True),
     )
-
-
-@functools.cache
-def _keep_response_models() -> tuple[object, ...]:
-    """Hold aiogram's response models for the calls every update makes.
-
-    aiogram parametrises its response model on every call (`Response[Message]`) and
-    pydantic caches those classes only weakly, so after each garbage collection the next
-    call builds the class again: about 10 ms, the largest single cost of a reply in the
-    inbound benchmark's profile. The cache of this function keeps them alive.
-    """
-    response: Any = Response
-    returning = (Message, bool, User, SentMessage, GetRawUpdates.__returning__)
-    return tuple(response[kind] for kind in returning)
 
 
 def create_dispatcher(

@@ -3,17 +3,19 @@ the same message it would from aiogram's form data; a file still goes as a form.
 
 from typing import Any
 
+import pytest
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import ClientDecodeError, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.methods import SendDocument, SendMessage
-from aiogram.types import BufferedInputFile
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 from aiohttp import FormData
 from aiohttp.payload import JsonPayload
 
 from bot.session import JsonSession
-from handlers.replies import keyboard
+from handlers.replies import SendText, SentMessage, keyboard
 from sandbox.client import SandboxClient
 from tests.bot.conftest import TOKEN
 
@@ -66,3 +68,72 @@ async def test_json_for_plain_methods_and_a_form_for_a_file(
         await bot.session.close()
     [sent] = await sandbox.messages(fan["id"])
     assert sent.message["document"]["file_name"] == "mydata.json"
+
+
+async def test_a_shared_keyboard_is_prepared_once_and_each_message_keeps_its_own(
+    sandbox: SandboxClient, sandbox_url: str
+) -> None:
+    session = JsonSession(api=TelegramAPIServer.from_base(sandbox_url))
+    bot = _bot(session)
+    prepared: list[Any] = []
+    prepare = session.prepare_value
+
+    def counting(value: Any, **kwargs: Any) -> Any:
+        if isinstance(value, InlineKeyboardMarkup):
+            prepared.append(value)
+        return prepare(value, **kwargs)
+
+    session.prepare_value = counting  # type: ignore[method-assign]
+    yes_no = keyboard([[("Yes", "d:yes"), ("No", "d:no")]])
+    ok_only = keyboard([[("Ok", "d:ok")]])
+    fan = await sandbox.create_user(first_name="Cy")
+    try:
+        await bot(SendMessage(chat_id=fan["id"], text="one", reply_markup=yes_no))
+        await bot(SendMessage(chat_id=fan["id"], text="two", reply_markup=yes_no))
+        await bot(SendMessage(chat_id=fan["id"], text="three", reply_markup=keyboard([])))
+        await bot(
+            SendMessage(chat_id=fan["id"], text="four", reply_markup=keyboard([[("Ok", "d:ok")]]))
+        )
+    finally:
+        await bot.session.close()
+    assert prepared == [yes_no, ok_only]
+    sent = [m for m in await sandbox.messages(fan["id"]) if m.direction == "from_bot"]
+    assert [m.text for m in sent] == ["one", "two", "three", "four"]
+    assert [[[b["text"] for b in row] for row in m.buttons] for m in sent] == [
+        [["Yes", "No"]],
+        [["Yes", "No"]],
+        [],
+        [["Ok"]],
+    ]
+
+
+async def test_refusals_and_answers_that_do_not_parse_raise_what_they_mean(
+    sandbox_url: str,
+) -> None:
+    session = JsonSession(api=TelegramAPIServer.from_base(sandbox_url))
+    bot = _bot(session)
+    method = SendMessage(chat_id=1, text="hi")
+    try:
+        answer = '{"ok": true, "result": {"message_id": 5, "date": 0, "chat": {"id": 1}}}'
+        sent = session.check_response(bot, SendText(chat_id=1, text="hi"), 200, answer)
+        with pytest.raises(ClientDecodeError):  # a Message was expected
+            session.check_response(bot, method, 200, '{"ok": true, "result": true}')
+        with pytest.raises(ClientDecodeError):
+            session.check_response(bot, method, 200, "<html>bad gateway</html>")
+        with pytest.raises(TelegramRetryAfter) as retry:
+            session.check_response(
+                bot,
+                method,
+                429,
+                '{"ok": false, "error_code": 429, "description": "Too Many Requests",'
+                ' "parameters": {"retry_after": 7}}',
+            )
+        with pytest.raises(TelegramForbiddenError):
+            session.check_response(
+                bot, method, 403, '{"ok": false, "description": "bot was blocked by the user"}'
+            )
+    finally:
+        await bot.session.close()
+    assert isinstance(sent.result, SentMessage)
+    assert sent.result.message_id == 5
+    assert retry.value.retry_after == 7
