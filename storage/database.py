@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from storage.sqlite_driver import connection_factory
+
 # How long a SQLite writer waits for the lock before "database is locked" (seconds).
 SQLITE_BUSY_TIMEOUT = 30.0
 # Execution option of the read-only sessions (see Database.read_session).
@@ -108,7 +110,9 @@ def _create_engine(url: URL, *, echo: bool) -> AsyncEngine:
     path = sqlite_file(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
+    engine = create_async_engine(
+        url, echo=echo, async_creator=connection_factory(url, SQLITE_BUSY_TIMEOUT)
+    )
     event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
     event.listen(engine.sync_engine, "begin", _begin_immediate)
     return engine
