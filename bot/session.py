@@ -18,7 +18,9 @@ such classes only weakly: the look-up cost a reply's send more than the validati
 after a garbage collection the class was built again (about 10 ms).
 """
 
+from collections.abc import Iterator
 from http import HTTPStatus
+from itertools import chain
 from typing import Any
 
 from aiogram import Bot
@@ -46,15 +48,12 @@ class JsonSession(AiohttpSession):
     ) -> FormData | JsonPayload:
         files: dict[str, Any] = {}
         body = {}
-        objects = {name: value for name, value in method if isinstance(value, TelegramObject)}
-        plain = method.model_dump(warnings=False, exclude=set(objects))
-        for key, value in plain.items():
-            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+        for key, value in _values(method):
+            if isinstance(value, TelegramObject):
+                prepared = self._prepare_object(value, bot, files)
+            else:
+                prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
             if prepared:  # what the form leaves out too: unset, empty, False
-                body[key] = prepared
-        for key, value in objects.items():
-            prepared = self._prepare_object(value, bot, files)
-            if prepared:
                 body[key] = prepared
         if files:
             return super().build_form_data(bot, method)
@@ -96,3 +95,12 @@ class JsonSession(AiohttpSession):
         if model is None:
             model = self._response_models[returning] = Response[returning]  # type: ignore[valid-type]
         return model
+
+
+def _values(method: TelegramMethod[Any]) -> Iterator[tuple[str, Any]]:
+    """The method's fields (extras too) that hold a value, as they are: what model_dump
+    gives without converting each nested object into a dict that prepare_value then walks
+    again (most of a sendMessage's twenty fields are None)."""
+    for key, value in chain(method.__dict__.items(), (method.__pydantic_extra__ or {}).items()):
+        if value is not None:
+            yield key, value
