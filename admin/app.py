@@ -1,5 +1,7 @@
 """The console's aiohttp application: the route table, each route with the access it needs."""
 
+import functools
+import importlib
 from pathlib import Path
 
 from aiohttp import web
@@ -7,45 +9,71 @@ from aiohttp.web_urldispatcher import AbstractRoute
 
 from admin.auth import ACCESS_KEY, CONFIG_KEY, Access, Handler, auth_middleware
 from admin.config import ConsoleConfig
-from admin.pages import broadcasts, campaigns, dashboard, fans, inbox, login, rules, scripts
 from admin.render import ENVIRONMENT_KEY, create_environment
 
 STATIC_DIR = Path(__file__).parent / "static"
 
+
+def _page(module: str, name: str) -> Handler:
+    """The handler `name` of admin/pages/`module`.py, that module imported at its first request.
+
+    The pages and what only they use (the dashboard's queries, the charts, the previews)
+    are about 1 MiB of a running bot, held from its start whether or not anyone ever
+    opens the console; the server itself, its routes and the login checks stay eager.
+    """
+
+    @functools.cache
+    def handler() -> Handler:
+        page: Handler = getattr(importlib.import_module(f"admin.pages.{module}"), name)
+        return page
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await handler()(request)
+
+    # Where the handler lives, for aiohttp's route listing and the tests.
+    handle.__qualname__ = f"admin.pages.{module}.{name}"
+    return handle
+
+
 # (method, path, handler, access). Every route is here; the middleware refuses any other.
 ROUTES: tuple[tuple[str, str, Handler, Access], ...] = (
-    ("GET", "/login", login.login_help, Access.PUBLIC),
-    ("GET", "/login/{token}", login.login_confirm, Access.PUBLIC),
-    ("POST", "/login", login.login, Access.PUBLIC),
-    ("POST", "/logout", login.logout, Access.STAFF),
-    ("GET", "/", dashboard.dashboard, Access.STAFF),
-    ("GET", "/inbox", inbox.inbox, Access.STAFF),
-    ("GET", "/fans", fans.fan_list, Access.STAFF),
-    ("GET", "/fans.csv", fans.fan_csv, Access.STAFF),
-    ("GET", "/fans/{fan_id}", fans.fan_page, Access.STAFF),
-    ("POST", "/fans/{fan_id}/tag", fans.add_tag, Access.STAFF),
-    ("POST", "/fans/{fan_id}/untag", fans.remove_tag, Access.STAFF),
-    ("POST", "/fans/{fan_id}/opt-out", fans.opt_out, Access.STAFF),
-    ("POST", "/fans/{fan_id}/take-over", fans.take_over, Access.STAFF),
-    ("POST", "/fans/{fan_id}/hand-back", fans.hand_back, Access.STAFF),
-    ("GET", "/scripts", scripts.editor, Access.ADMIN),
-    ("POST", "/scripts", scripts.submit, Access.ADMIN),
-    ("GET", "/scripts/preview", scripts.preview, Access.ADMIN),
-    ("GET", "/scripts/history", scripts.history, Access.ADMIN),
-    ("GET", "/scripts/versions/{version_id}", scripts.version_page, Access.ADMIN),
-    ("POST", "/scripts/versions/{version_id}/activate", scripts.activate, Access.ADMIN),
-    ("GET", "/campaigns", campaigns.campaign_list, Access.ADMIN),
-    ("POST", "/campaigns", campaigns.create, Access.ADMIN),
-    ("GET", "/campaigns/{code}", campaigns.campaign_page, Access.ADMIN),
-    ("GET", "/campaigns/{code}/qr.{kind}", campaigns.qr_code, Access.ADMIN),
-    ("GET", "/rules", rules.rule_list, Access.ADMIN),
-    ("POST", "/rules/{name}/enabled", rules.toggle, Access.ADMIN),
-    ("GET", "/rules/{name}/dry-run", rules.rule_dry_run, Access.ADMIN),
-    ("GET", "/broadcasts", broadcasts.broadcast_list, Access.ADMIN),
-    ("POST", "/broadcasts/preview", broadcasts.preview, Access.ADMIN),
-    ("POST", "/broadcasts", broadcasts.schedule, Access.ADMIN),
-    ("GET", "/broadcasts/{broadcast_id}", broadcasts.broadcast_page, Access.ADMIN),
-    ("POST", "/broadcasts/{broadcast_id}/cancel", broadcasts.cancel, Access.ADMIN),
+    ("GET", "/login", _page("login", "login_help"), Access.PUBLIC),
+    ("GET", "/login/{token}", _page("login", "login_confirm"), Access.PUBLIC),
+    ("POST", "/login", _page("login", "login"), Access.PUBLIC),
+    ("POST", "/logout", _page("login", "logout"), Access.STAFF),
+    ("GET", "/", _page("dashboard", "dashboard"), Access.STAFF),
+    ("GET", "/inbox", _page("inbox", "inbox"), Access.STAFF),
+    ("GET", "/fans", _page("fans", "fan_list"), Access.STAFF),
+    ("GET", "/fans.csv", _page("fans", "fan_csv"), Access.STAFF),
+    ("GET", "/fans/{fan_id}", _page("fans", "fan_page"), Access.STAFF),
+    ("POST", "/fans/{fan_id}/tag", _page("fans", "add_tag"), Access.STAFF),
+    ("POST", "/fans/{fan_id}/untag", _page("fans", "remove_tag"), Access.STAFF),
+    ("POST", "/fans/{fan_id}/opt-out", _page("fans", "opt_out"), Access.STAFF),
+    ("POST", "/fans/{fan_id}/take-over", _page("fans", "take_over"), Access.STAFF),
+    ("POST", "/fans/{fan_id}/hand-back", _page("fans", "hand_back"), Access.STAFF),
+    ("GET", "/scripts", _page("scripts", "editor"), Access.ADMIN),
+    ("POST", "/scripts", _page("scripts", "submit"), Access.ADMIN),
+    ("GET", "/scripts/preview", _page("scripts", "preview"), Access.ADMIN),
+    ("GET", "/scripts/history", _page("scripts", "history"), Access.ADMIN),
+    ("GET", "/scripts/versions/{version_id}", _page("scripts", "version_page"), Access.ADMIN),
+    (
+        "POST",
+        "/scripts/versions/{version_id}/activate",
+        _page("scripts", "activate"),
+        Access.ADMIN,
+    ),
+    ("GET", "/campaigns", _page("campaigns", "campaign_list"), Access.ADMIN),
+    ("POST", "/campaigns", _page("campaigns", "create"), Access.ADMIN),
+    ("GET", "/campaigns/{code}", _page("campaigns", "campaign_page"), Access.ADMIN),
+    ("GET", "/campaigns/{code}/qr.{kind}", _page("campaigns", "qr_code"), Access.ADMIN),
+    ("GET", "/rules", _page("rules", "rule_list"), Access.ADMIN),
+    ("POST", "/rules/{name}/enabled", _page("rules", "toggle"), Access.ADMIN),
+    ("GET", "/rules/{name}/dry-run", _page("rules", "rule_dry_run"), Access.ADMIN),
+    ("GET", "/broadcasts", _page("broadcasts", "broadcast_list"), Access.ADMIN),
+    ("POST", "/broadcasts/preview", _page("broadcasts", "preview"), Access.ADMIN),
+    ("POST", "/broadcasts", _page("broadcasts", "schedule"), Access.ADMIN),
+    ("GET", "/broadcasts/{broadcast_id}", _page("broadcasts", "broadcast_page"), Access.ADMIN),
+    ("POST", "/broadcasts/{broadcast_id}/cancel", _page("broadcasts", "cancel"), Access.ADMIN),
 )
 
 
