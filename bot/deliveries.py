@@ -50,9 +50,13 @@ class ChatDeliveries:
             while self._running:
                 await asyncio.wait(set(self._running))
         except asyncio.CancelledError:
-            for task in self._running:
-                task.cancel()
+            self.cancel()
             raise
+
+    def cancel(self) -> None:
+        """Cancel every send still going."""
+        for task in self._running:
+            task.cancel()
 
     async def _after(self, previous: asyncio.Task[None] | None, send: Send) -> None:
         try:

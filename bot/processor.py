@@ -110,8 +110,12 @@ class InboxProcessor:
                 if handled == 0 and not self._stopping:
                     with suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), IDLE_WAIT_SECONDS)
-        finally:
-            await self._deliveries.wait()
+        except asyncio.CancelledError:
+            # Stopped in a hurry: replies not sent yet are lost, as in a crash after the
+            # commit (never sent twice).
+            self._deliveries.cancel()
+            raise
+        await self._deliveries.wait()
 
     async def run_once(self) -> int:
         """Handle one batch of pending updates and send their replies; how many were
