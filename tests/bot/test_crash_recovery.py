@@ -78,9 +78,16 @@ async def test_sigkill_mid_stream_neither_loses_nor_repeats_an_update(
     user_ids = [(await sandbox.create_user(first_name=f"Fan{n}"))["id"] for n in range(FANS)]
     first = await _start(mode, env)
     try:
-        streaming = asyncio.create_task(_stream(sandbox, user_ids, 0, MESSAGES_PER_FAN))
+        # A quarter first: the bot starts slower than it handles a queued backlog, so a
+        # stream sent all at once could be handled whole before the kill.
+        quarter = MESSAGES_PER_FAN // 4
+        await _stream(sandbox, user_ids, 0, quarter)
         await wait_until(
             lambda: _at_least(database, TOTAL // 4), timeout=60, what="the first updates handled"
+        )
+        streaming = asyncio.create_task(_stream(sandbox, user_ids, quarter, MESSAGES_PER_FAN))
+        await wait_until(
+            lambda: _at_least(database, TOTAL // 4 + 1), timeout=60, what="the stream handled"
         )
         first.send_signal(signal.SIGKILL)
         await first.wait()
