@@ -69,10 +69,10 @@ class ChatDeliveries:
             # A failing send must not stop the others; the replies' own failures are
             # recorded by `send` itself, so this is a fault of the code.
             logger.exception("sending replies failed")
-        finally:
-            self._room.release()
 
     def _finished(self, chat_id: int | None, task: asyncio.Task[None]) -> None:
+        # Here, not in _after: a task cancelled before it ran never enters _after.
+        self._room.release()
         self._running.discard(task)
         if chat_id is not None and self._last_of_chat.get(chat_id) is task:
             del self._last_of_chat[chat_id]

@@ -68,15 +68,38 @@ async def test_a_failing_send_is_logged_and_the_chat_goes_on(
     assert "sending replies failed" in caplog.text
 
 
-async def test_waiting_cancelled_cancels_the_sends() -> None:
-    deliveries = ChatDeliveries(limit=10)
+async def test_waiting_cancelled_cancels_the_sends_and_frees_their_room() -> None:
+    deliveries = ChatDeliveries(limit=2)
     log: list[str] = []
     await deliveries.start(1, _send(log, "slow", seconds=30))
+    await deliveries.start(2, _send(log, "also slow", seconds=30))
     waiter = asyncio.create_task(deliveries.wait())
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0)
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter
     await asyncio.sleep(0)
     assert deliveries.in_flight == 0
     assert log == []
+    await asyncio.wait_for(
+        deliveries.start(
+            3,
+            _send(log, "a"),
+        ),
+        1,
+    )
+    await asyncio.wait_for(deliveries.start(4, _send(log, "b")), 1)
+    await deliveries.wait()
+    assert sorted(log) == ["a", "b"]
+
+
+async def test_sends_cancelled_before_they_began_give_their_room_back() -> None:
+    deliveries = ChatDeliveries(limit=2)
+    log: list[str] = []
+    await deliveries.start(1, _send(log, "never"))
+    await deliveries.start(2, _send(log, "never either"))
+    deliveries.cancel()  # before either task ran a step
+    await asyncio.sleep(0.01)
+    await asyncio.wait_for(deliveries.start(3, _send(log, "after")), 1)
+    await deliveries.wait()
+    assert log == ["after"]
