@@ -8,9 +8,10 @@ the same fields as JSON values; this session sends that, encoded once. A method 
 file (a /mydata export) still goes as multipart form data, the only way to upload.
 
 Most replies carry a keyboard that many other replies carry too (handlers.replies builds
-each distinct one once). aiogram's objects are frozen, so such an object is prepared for
-the body once and reused: preparing the keyboard again, field by field, was the larger
-part of building a reply's request.
+each distinct one once, frozen). A frozen object is prepared for the body once and
+reused: preparing the keyboard again, field by field, was the larger part of building a
+reply's request. aiogram's own keyboards may be changed after they are built, so any
+object that is not frozen is prepared every time it is sent.
 
 An answer is read with a response model (`Response[Message]`, ...) that the session keeps
 for each kind of result. aiogram asks pydantic for it on every call, and pydantic keeps
@@ -49,8 +50,8 @@ class JsonSession(AiohttpSession):
         files: dict[str, Any] = {}
         body = {}
         for key, value in _values(method):
-            if isinstance(value, TelegramObject):
-                prepared = self._prepare_object(value, bot, files)
+            if isinstance(value, TelegramObject) and value.model_config.get("frozen"):
+                prepared = self._prepare_frozen(value, bot, files)
             else:
                 prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
             if prepared:  # what the form leaves out too: unset, empty, False
@@ -59,7 +60,7 @@ class JsonSession(AiohttpSession):
             return super().build_form_data(bot, method)
         return JsonPayload(body, dumps=self.json_dumps)
 
-    def _prepare_object(self, value: TelegramObject, bot: Bot, files: dict[str, Any]) -> Any:
+    def _prepare_frozen(self, value: TelegramObject, bot: Bot, files: dict[str, Any]) -> Any:
         key = (id(bot), id(value))
         kept = self._prepared.get(key)
         if kept is not None:

@@ -10,7 +10,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import ClientDecodeError, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.methods import SendDocument, SendMessage
-from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 from aiohttp import FormData
 from aiohttp.payload import JsonPayload
 
@@ -97,6 +97,7 @@ async def test_a_shared_keyboard_is_prepared_once_and_each_message_keeps_its_own
     finally:
         await bot.session.close()
     assert prepared == [yes_no, ok_only]
+
     sent = [m for m in await sandbox.messages(fan["id"]) if m.direction == "from_bot"]
     assert [m.text for m in sent] == ["one", "two", "three", "four"]
     assert [[[b["text"] for b in row] for row in m.buttons] for m in sent] == [
@@ -137,3 +138,25 @@ async def test_refusals_and_answers_that_do_not_parse_raise_what_they_mean(
     assert isinstance(sent.result, SentMessage)
     assert sent.result.message_id == 5
     assert retry.value.retry_after == 7
+
+
+async def test_a_keyboard_that_may_change_is_prepared_every_time(
+    sandbox: SandboxClient, sandbox_url: str
+) -> None:
+    session = JsonSession(api=TelegramAPIServer.from_base(sandbox_url))
+    bot = _bot(session)
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Yes", callback_data="d:yes")]]
+    )
+    fan = await sandbox.create_user(first_name="Di")
+    try:
+        await bot(SendMessage(chat_id=fan["id"], text="one", reply_markup=markup))
+        markup.inline_keyboard[0].append(InlineKeyboardButton(text="No", callback_data="d:no"))
+        await bot(SendMessage(chat_id=fan["id"], text="two", reply_markup=markup))
+    finally:
+        await bot.session.close()
+    sent = [m for m in await sandbox.messages(fan["id"]) if m.direction == "from_bot"]
+    assert [[[b["text"] for b in row] for row in m.buttons] for m in sent] == [
+        [["Yes"]],
+        [["Yes", "No"]],
+    ]
