@@ -1,10 +1,12 @@
 """The feature routers, in the order they get a chance at an update."""
 
 from aiogram import Dispatcher, Router
+from aiogram.enums import ChatType
 from aiogram.types import Message
 
 from handlers import console, conversation, membership, privacy, relay, staff, start
 from handlers.fan_context import FanContextMiddleware
+from storage.models import Fan
 
 
 def feature_routers() -> list[Router]:
@@ -14,7 +16,10 @@ def feature_routers() -> list[Router]:
     aiogram a round of middleware wrapping and filter checks, and a fan's plain message
     passes through all but the command routers on its way to the conversation."""
     return [
-        # First: commands in the staff chat (/stop, /take...) are staff commands.
+        # Most updates are a fan's plain message: straight to the conversation, past the
+        # routers below that would each decline it (it is none of theirs, see the filter).
+        create_fan_messages_router(),
+        # Commands in the staff chat (/stop, /take...) are staff commands.
         staff.create_router(),
         create_commands_router(),
         # A fan with staff talks to staff, not to the scripts.
@@ -24,6 +29,25 @@ def feature_routers() -> list[Router]:
         # Only the bot's own membership (blocked, unblocked): no message comes this far.
         membership.create_router(),
     ]
+
+
+def create_fan_messages_router() -> Router:
+    """A fan's own message that is not a command, from a fan no staff member has taken
+    over: what the routers below would pass on to the conversation, handed to it at once.
+    Each router an update passes costs aiogram a round of middlewares and filter checks."""
+    fan_messages = Router(name="fan_messages")
+    fan_messages.message.register(conversation.on_message, is_plain_fan_message)
+    return fan_messages
+
+
+async def is_plain_fan_message(
+    message: Message, fan: Fan | None = None, open_handoff_id: int | None = None
+) -> bool:
+    """Not for the staff router (a private chat), nor the commands router (no leading
+    "/"), nor the relay (no open handoff): the conversation's, whatever it says."""
+    if fan is None or open_handoff_id is not None or message.chat.type != ChatType.PRIVATE:
+        return False
+    return not await is_command(message)
 
 
 def create_commands_router() -> Router:

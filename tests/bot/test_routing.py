@@ -7,7 +7,8 @@ import pytest
 from aiogram import Dispatcher, Router
 from aiogram.types import Message
 
-from handlers.routers import feature_routers, is_command, setup_dispatcher
+from handlers.routers import feature_routers, is_command, is_plain_fan_message, setup_dispatcher
+from storage.models import Fan
 
 
 def message(**content: Any) -> Message:
@@ -59,3 +60,22 @@ def test_no_filter_or_handler_runs_in_a_worker_thread() -> None:
         if not callable_.awaitable
     ]
     assert in_threads == []
+
+
+async def test_only_a_plain_fan_message_takes_the_short_way_to_the_conversation() -> None:
+    """The first router hands a fan's plain message to the conversation; whatever one of
+    the routers after it would take (a command, a fan with staff, the staff chat, no fan)
+    it declines."""
+    fan = Fan(id=1)
+    plain = message(text="I want to buy a handbag")
+    assert await is_plain_fan_message(plain, fan, None)
+    assert await is_plain_fan_message(message(sticker=None), fan, None)
+    assert not await is_plain_fan_message(message(text="/start"), fan, None)
+    assert not await is_plain_fan_message(message(caption="/stop", photo=[]), fan, None)
+    assert not await is_plain_fan_message(plain, fan, 7)  # an open handoff: the relay's
+    assert not await is_plain_fan_message(plain, None, None)
+    in_group = Message.model_validate(
+        {"message_id": 1, "date": 0, "chat": {"id": -5, "type": "supergroup"}, "text": "hi"}
+    )
+    assert not await is_plain_fan_message(in_group, fan, None)
+    assert feature_routers()[0].name == "fan_messages"
