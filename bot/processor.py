@@ -36,6 +36,7 @@ from bot.deliveries import ChatDeliveries
 from handlers.fan_context import fan_sender
 from handlers.inbound_batch import InboundBatch
 from handlers.replies import DeliveryFailure, Replies, send_replies
+from scheduler.rules.events import EventRuleQueue
 from storage import lifecycle
 from storage.clock import Clock
 from storage.database import Database
@@ -173,7 +174,9 @@ class InboxProcessor:
                     for row in await inbox.claim_many(session, list(chat_of))
                 ]
                 found = await _find_fans(session, [update for _, update in claimed])
-                batch = InboundBatch()
+                # No SAVEPOINT per rule firing: a failing rule fails the group, and its
+                # updates are handled again one by one, each with its rules guarded.
+                batch = InboundBatch(event_rules=EventRuleQueue(guard=False))
                 if found is not None:
                     await batch.preload(session, [row[0].id for row in found.values() if row])
                 fed: list[int] = []

@@ -5,7 +5,10 @@ trigger is among them fires for this one fan, through the same SQL as the schedu
 so its condition sees the tags, fields and keyword hits the update just wrote.
 
 Each firing runs in a SAVEPOINT: a rule that fails in the database is rolled back alone,
-logged and counted, and the fan's update (and the other rules) still commit.
+logged and counted, and the fan's update (and the other rules) still commit. A queue made
+with `guard=False` fires without them (two round trips fewer per rule): a failing rule
+then fails the whole transaction, for a caller that can redo its work guarded (the
+processor's group, whose updates are then handled one by one).
 
 The processor handles a group of updates (of different fans) in one transaction and
 collects their triggers in an `EventRuleQueue`: before the commit each rule fires once for
@@ -67,6 +70,8 @@ class _Triggered:
 class EventRuleQueue:
     """Triggers of one transaction's updates, waiting to be fired together before it commits."""
 
+    # False: no SAVEPOINT per firing; a failing rule fails the caller's transaction.
+    guard: bool = True
     _waiting: list[_Triggered] = field(default_factory=list)
 
     def add(self, brand: CompiledBrand, fan_id: int, facts: TriggerFacts, now: datetime) -> None:
@@ -81,7 +86,7 @@ class EventRuleQueue:
             by_brand.setdefault(id(triggered.brand), []).append(triggered)
         fired = 0
         for group in by_brand.values():
-            fired += await _fire_rules(session, group[0].brand, group)
+            fired += await _fire_rules(session, group[0].brand, group, guard=self.guard)
         return fired
 
 
@@ -95,7 +100,7 @@ async def on_inbound(
 
 
 async def _fire_rules(
-    session: AsyncSession, brand: CompiledBrand, waiting: list[_Triggered]
+    session: AsyncSession, brand: CompiledBrand, waiting: list[_Triggered], *, guard: bool
 ) -> int:
     """Each enabled event rule of `brand`, in order, once per update moment it matches."""
     fired = 0
@@ -118,7 +123,12 @@ async def _fire_rules(
                 due_at=now + rule.delay,
                 now=now,
             )
-            count = await guarded(session, rule.name, firing)
+            if guard:
+                count = await guarded(session, rule.name, firing)
+            else:
+                count = await firing
+                if count:
+                    fired_counts[rule.name] += count
             if count:
                 logger.debug("rule %s fired for %s of %s fans", rule.name, count, len(fan_ids))
             fired += count

@@ -6,19 +6,23 @@ each, no duplicate on the timeline) and a chat's updates and replies keep their 
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
 from aiogram import Bot
 from aiogram.types import Update
-from sqlalchemy import event, func, select
+from sqlalchemy import ColumnElement, event, func, literal_column, select
 
 from bot import processor
 from bot.app import App, create_app
 from bot.settings import Settings
+from dialogs.conditions import Condition
 from handlers.inbound_batch import InboundBatch
 from handlers.replies import Replies
 from sandbox.client import SandboxClient
+from scheduler.rules.events import failed_counts
+from storage import segments
 from storage.models import Event, EventKind, Fan, InboxState, InboxUpdate, OutboxMessage, TagSource
 from storage.repositories import inbox, tags
 from tests.bot.conftest import wait_until
@@ -201,6 +205,47 @@ async def test_a_group_fires_each_rule_once_for_all_its_fans(
             ).scalars()
         )
     assert offered == {known[user["id"]] for user in users if user["id"] != customer}
+
+
+async def test_a_group_fires_its_rules_without_savepoints_and_a_failing_one_alone(
+    app: App, sandbox: SandboxClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group fires its rules without a SAVEPOINT each (two round trips fewer per rule).
+    A rule failing in the database then fails the group: its updates are handled again one
+    by one, each with the rule guarded, so each is handled once and only the rule skipped."""
+    users = [await sandbox.create_user(first_name=f"Fan{n}") for n in range(FANS)]
+    await store(app, [text_update(1 + n, user, "/start") for n, user in enumerate(users)])
+    assert await app.processor.run_once() == FANS
+    await store(
+        app,
+        [text_update(100 + n, user, "I want to buy a handbag") for n, user in enumerate(users)],
+    )
+    handled, savepoints = await run_counting(
+        app, lambda statement: statement.upper().startswith("SAVEPOINT")
+    )
+    assert handled == FANS
+    assert savepoints == []
+
+    def failing_filter(condition: Condition, now: datetime) -> ColumnElement[bool]:
+        return literal_column("no_such_column") == 1  # the database refuses this
+
+    monkeypatch.setattr(segments, "fan_filter", failing_filter)
+    failed_before = failed_counts["handbag_offer"]
+    await store(
+        app,
+        [text_update(200 + n, user, "buy that handbag") for n, user in enumerate(users)],
+    )
+    handled, savepoints = await run_counting(
+        app, lambda statement: statement.upper().startswith("SAVEPOINT")
+    )
+    assert handled == FANS
+    assert len(savepoints) == FANS, "handled one by one, the rule guarded in each"
+    assert failed_counts["handbag_offer"] == failed_before + FANS
+    counts = await message_in_counts(app)
+    assert all(counts[200 + n] == 1 for n in range(FANS))
+    async with app.database.session() as session:
+        states = set((await session.execute(select(InboxUpdate.state))).scalars())
+    assert states == {InboxState.DONE}
 
 
 async def test_a_preloaded_profile_serves_only_while_it_is_current(
