@@ -17,7 +17,8 @@ from handlers.fan_context import content_kind
 from handlers.inbound_batch import InboundBatch
 from handlers.replies import Replies
 from storage.brand_cache import BrandCache
-from storage.models import Event, Fan
+from storage.models import Fan
+from storage.repositories import events
 
 
 def create_router() -> Router:
@@ -33,7 +34,7 @@ async def on_message(
     message: Message,
     fan: Fan | None,
     is_new_fan: bool,
-    inbound_event: Event | None,
+    inbound_event: events.Recorded | None,
     session: AsyncSession,
     replies: Replies,
     now: datetime,

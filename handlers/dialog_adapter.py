@@ -18,7 +18,7 @@ from handlers.replies import Replies, Reply
 from scheduler.rules.events import on_inbound
 from scheduler.rules.facts import facts_of
 from storage import lifecycle
-from storage.models import Event, EventKind, Fan, TagSource
+from storage.models import EventKind, Fan, TagSource
 from storage.repositories import (
     consents,
     events,
@@ -92,7 +92,7 @@ async def run_engine(
     now: datetime,
     *,
     is_new: bool = False,
-    inbound_event: Event | None = None,
+    inbound_event: events.Recorded | None = None,
     snapshot: FanSnapshot | None = None,
     batch: InboundBatch | None = None,
 ) -> Outcome:

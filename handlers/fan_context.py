@@ -16,7 +16,7 @@ from aiogram.types import Chat, Message, TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.inbound_batch import InboundBatch
-from storage.models import Event, EventKind, Fan
+from storage.models import EventKind, Fan
 from storage.repositories import events, fans
 from storage.repositories.fans import TelegramIdentity
 
@@ -32,6 +32,8 @@ class FanContextMiddleware(BaseMiddleware):
         batch: InboundBatch | None = data.get("inbound_batch")
         if batch is not None and not _from_fan(user, chat):
             batch.others_arrived()
+            # What the group's fans sent is on their timelines before staff look at them.
+            await events.write_deferred(data["session"])
         if isinstance(event, Update) and _from_fan(user, chat):
             assert user is not None
             session: AsyncSession = data["session"]
@@ -44,7 +46,9 @@ class FanContextMiddleware(BaseMiddleware):
                 found=data.get("found_fans"),
             )
             fan = arrival.fan
-            data["inbound_event"] = await record_inbound(session, fan, event, now)
+            data["inbound_event"] = await record_inbound(
+                session, fan, event, now, defer=batch is not None
+            )
             if batch is None:
                 await session.flush()  # the event's id links keyword hits to the message
             else:  # the batch links them once it has written the group's events
@@ -65,9 +69,13 @@ def identity_of(user: User) -> TelegramIdentity:
 
 
 async def record_inbound(
-    session: AsyncSession, fan: Fan, update: Update, now: datetime
-) -> Event | None:
-    """Put what the fan sent on their timeline, with its content kind."""
+    session: AsyncSession, fan: Fan, update: Update, now: datetime, *, defer: bool = False
+) -> events.Recorded | None:
+    """Put what the fan sent on their timeline, with its content kind.
+
+    With `defer`, a message that is not a command waits to be written with the rest of
+    the transaction's events (events.defer); commands (/forget, /mydata...) and buttons
+    read or remove the timeline, and go on it at once as before."""
     message = update.message or update.edited_message
     if message is None and update.callback_query is None:
         return None  # service updates (membership) are recorded by their handlers
@@ -83,16 +91,17 @@ async def record_inbound(
             text=update.callback_query.data,
             update_id=update.update_id,
         )
-    return await events.record(
-        session,
-        fan.id,
-        EventKind.MESSAGE_IN if update.message is not None else EventKind.MESSAGE_EDITED,
-        now,
-        content_kind=content_kind(message),
-        text=message.text or message.caption,
-        data={"message_id": message.message_id},
-        update_id=update.update_id,
-    )
+    text = message.text or message.caption
+    kind = EventKind.MESSAGE_IN if update.message is not None else EventKind.MESSAGE_EDITED
+    columns: dict[str, Any] = {
+        "content_kind": content_kind(message),
+        "text": text,
+        "data": {"message_id": message.message_id},
+        "update_id": update.update_id,
+    }
+    if defer and not (text is not None and text.startswith("/")):
+        return events.defer(session, fan.id, kind, now, **columns)
+    return await events.record(session, fan.id, kind, now, **columns)
 
 
 def _fan_spoke(fan: Fan, now: datetime) -> None:

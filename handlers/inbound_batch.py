@@ -10,11 +10,15 @@ commit:
   serves the fan's first update of the group, and none serves after an update from the
   staff chat (which may have tagged or opted out any fan): what an earlier update wrote
   is not in it;
-- what each fan sent goes on the timeline when the group is written: the handler adds
-  the Event to the session without flushing it (a flush per update was a round trip for
-  the event's id alone), and the keyword hits that point at it wait here for that id;
+- what each fan sent goes on the timeline when the group is written: a fan's message is
+  deferred (storage.repositories.events.defer: no ORM object, one INSERT for the group,
+  written before any later flush), a command or button is added to the session without
+  a flush (a flush per update was a round trip for the event's id alone), and the
+  keyword hits that point at them wait here for the ids;
 - the event rules the updates trigger, fired once per rule for all the group's fans
-  (scheduler.rules.events.EventRuleQueue), after the hits they may ask about.
+  (scheduler.rules.events.EventRuleQueue), after the hits they may ask about. The
+  processor's group fires them without a SAVEPOINT each: a failing rule fails the group,
+  which is then handled update by update with every rule guarded.
 
 Only a fan's own rows are read or written for that fan, so doing a fan's part after the
 other fans' updates changes nothing anyone sees.
@@ -27,8 +31,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler.rules.events import EventRuleQueue
-from storage.models import Event, FanField
-from storage.repositories import fan_facts, fields, keywords
+from storage.models import FanField
+from storage.repositories import events, fan_facts, fields, keywords
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ async def load_profiles(session: AsyncSession, fan_ids: Collection[int]) -> dict
 @dataclass
 class _Hits:
     fan_id: int
-    event: Event | None
+    event: events.Recorded | None
     keywords: list[str]
     now: datetime
 
@@ -85,7 +89,7 @@ class InboundBatch:
         self._profiles.clear()
 
     def keyword_hits(
-        self, fan_id: int, event: Event | None, hits: Iterable[str], now: datetime
+        self, fan_id: int, event: events.Recorded | None, hits: Iterable[str], now: datetime
     ) -> None:
         """Hits of the message `event` (not flushed yet), written once it has its id."""
         found = list(hits)
@@ -96,6 +100,7 @@ class InboundBatch:
         """Write what waits: the timelines (a flush), the hits, then the rules; how many
         rules fired. Never commits."""
         await session.flush()  # the group's events, with their ids
+        await events.write_deferred(session)  # if the flush had nothing of its own to write
         waiting, self._hits = self._hits, []
         await keywords.record_many(
             session,

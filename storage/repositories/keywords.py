@@ -2,11 +2,15 @@
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import KeywordHit
+
+# The table's own INSERT, built once (see events.record_many).
+_INSERT_ROWS = insert(cast(Table, KeywordHit.__table__))
 
 
 async def record_hits(
@@ -31,4 +35,4 @@ async def record_many(
     ]
     if rows:
         # One executemany, without the ORM asking back every new id it does not need.
-        await session.execute(insert(KeywordHit), rows)
+        await session.execute(_INSERT_ROWS, rows)
