@@ -336,3 +336,16 @@ async def test_the_next_round_is_handled_while_replies_go_out_in_order(
 
 async def _handled(app: App, count: int) -> bool:
     return app.processor.stats.handled >= count
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [(0, []), (1, [1]), (20, [20]), (21, [10, 11]), (50, [16, 17, 17]), (100, [20] * 5)],
+)
+def test_a_round_is_split_into_even_groups(size: int, expected: list[int]) -> None:
+    """At most GROUP_SIZE each, in order, none much bigger than another (the round waits
+    for its slowest group)."""
+    round_ = list(range(size))
+    groups = processor._split(round_, processor.GROUP_SIZE)
+    assert [len(group) for group in groups] == expected
+    assert [item for group in groups for item in group] == round_
