@@ -116,7 +116,9 @@ async def run_engine(
     for effect in outcome.effects:
         if not isinstance(effect, dialogs.KeywordHit):
             await apply_effect(session, fan, effect, replies, now, event_id=event_id)
-    fan.conversation = outcome.state.to_json()
+    conversation = outcome.state.to_json()
+    if fan.conversation != conversation:  # often the same: then no history, no UPDATE of it
+        fan.conversation = conversation
     facts = facts_of(brand, event, outcome.effects, now, is_new=is_new)
     if batch is not None:
         batch.keyword_hits(fan.id, inbound_event, hits, now)

@@ -107,7 +107,8 @@ async def record_inbound(
 def _fan_spoke(fan: Fan, now: datetime) -> None:
     fan.last_message_at = now
     # A fan who writes is back in the conversation: daily openers resume every day.
-    fan.daily_ignored, fan.daily_next_on = 0, None
+    if fan.daily_ignored or fan.daily_next_on is not None:  # (setting costs, see fans)
+        fan.daily_ignored, fan.daily_next_on = 0, None
 
 
 def fan_sender(update: Update) -> int | None:

@@ -115,7 +115,7 @@ async def arrive(
         return Arrival(fan, True, None)
     fan, open_handoff_id = row
     _refresh_identity(fan, identity, now)
-    if chat_id is not None:
+    if chat_id is not None and fan.chat_id != chat_id:
         fan.chat_id = chat_id
     return Arrival(fan, False, open_handoff_id)
 
@@ -140,8 +140,14 @@ def set_status(fan: Fan, status: FanStatus, now: datetime) -> bool:
 
 
 def _refresh_identity(fan: Fan, identity: TelegramIdentity, now: datetime) -> None:
-    fan.first_name = identity.first_name
-    fan.last_name = identity.last_name
-    fan.username = identity.username
-    fan.telegram_language = identity.language_code
+    # Only what changed: setting an ORM attribute records history even when the value is
+    # the same, and this runs on every update while names rarely change.
+    if fan.first_name != identity.first_name:
+        fan.first_name = identity.first_name
+    if fan.last_name != identity.last_name:
+        fan.last_name = identity.last_name
+    if fan.username != identity.username:
+        fan.username = identity.username
+    if fan.telegram_language != identity.language_code:
+        fan.telegram_language = identity.language_code
     fan.last_seen_at = now
