@@ -212,7 +212,12 @@ class SendText(SendMessage):
 
 async def send_text(bot: Bot, chat_id: int, text: str, buttons: Buttons) -> int:
     """Send a text with its buttons; the id of the sent message."""
-    sent = await bot(SendText(chat_id=chat_id, text=text, reply_markup=keyboard(buttons)))
+    markup = keyboard(buttons)
+    # The bot's own session sends a text without aiogram's method and response objects.
+    send_message_id = getattr(bot.session, "send_message_id", None)
+    if send_message_id is not None:
+        return cast(int, await send_message_id(bot, chat_id, text, markup))
+    sent = await bot(SendText(chat_id=chat_id, text=text, reply_markup=markup))
     return cast(SentMessage, sent).message_id
 
 

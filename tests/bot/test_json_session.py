@@ -8,7 +8,13 @@ from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import ClientDecodeError, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+)
 from aiogram.methods import SendDocument, SendMessage
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 from aiohttp import FormData
@@ -160,3 +166,70 @@ async def test_a_keyboard_that_may_change_is_prepared_every_time(
         [["Yes"]],
         [["Yes", "No"]],
     ]
+
+
+async def test_a_text_by_the_short_way_arrives_as_aiogram_would_send_it(
+    sandbox: SandboxClient, sandbox_url: str
+) -> None:
+    """`send_message_id` builds no method object, yet Telegram sees the same message:
+    the bot's defaults (no link preview) and the keyboard included."""
+    fan = await sandbox.create_user(first_name="Eve")
+    session = JsonSession(api=TelegramAPIServer.from_base(sandbox_url))
+    bot = _bot(session)
+    markup = keyboard([[("Yes, happy to", "d:yes"), ("No", "d:no")]])
+    text = "Hello, Eve! See https://example.com/bags"
+    try:
+        await bot(SendMessage(chat_id=fan["id"], text=text, reply_markup=markup))
+        message_id = await session.send_message_id(bot, fan["id"], text, markup)
+        plain_id = await session.send_message_id(bot, fan["id"], "no buttons")
+    finally:
+        await bot.session.close()
+    long_way, short_way, plain = [m.message for m in await sandbox.messages(fan["id"])]
+    assert _as_seen(short_way) == _as_seen(long_way)
+    assert "link_preview_options" in short_way or "link_preview_options" not in long_way
+    assert (short_way["message_id"], plain["message_id"]) == (message_id, plain_id)
+    assert "reply_markup" not in plain
+
+
+async def test_the_short_way_raises_what_aiogram_raises(
+    sandbox: SandboxClient, sandbox_url: str
+) -> None:
+    session = JsonSession(api=TelegramAPIServer.from_base(sandbox_url))
+    bot = _bot(session)
+    fan = await sandbox.create_user(first_name="Flo")
+    await sandbox.block(fan["id"])
+    try:
+        with pytest.raises(TelegramForbiddenError) as refused:
+            await session.send_message_id(bot, fan["id"], "hi")
+        with pytest.raises(TelegramBadRequest):
+            await session.send_message_id(bot, fan["id"], "")  # an empty text
+        closed = JsonSession(api=TelegramAPIServer.from_base("http://127.0.0.1:9"))
+        with pytest.raises(TelegramNetworkError):
+            await closed.send_message_id(_bot(closed), fan["id"], "hi")
+        await closed.close()
+    finally:
+        await bot.session.close()
+    assert isinstance(refused.value.method, SendMessage)
+    assert refused.value.method.text == "hi"
+
+
+async def test_with_request_middlewares_the_short_way_goes_through_them(
+    sandbox: SandboxClient, sandbox_url: str
+) -> None:
+    session = JsonSession(api=TelegramAPIServer.from_base(sandbox_url))
+    bot = _bot(session)
+    seen: list[str] = []
+
+    async def middleware(make_request: Any, bot: Bot, method: Any) -> Any:
+        seen.append(type(method).__name__)
+        return await make_request(bot, method)
+
+    session.middleware(middleware)
+    fan = await sandbox.create_user(first_name="Gus")
+    try:
+        message_id = await session.send_message_id(bot, fan["id"], "hi")
+    finally:
+        await bot.session.close()
+    assert seen == ["SendMessage"]
+    [sent] = await sandbox.messages(fan["id"])
+    assert sent.message["message_id"] == message_id
