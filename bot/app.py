@@ -11,8 +11,6 @@ from datetime import timedelta
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 import dialogs
@@ -105,7 +103,9 @@ def create_dispatcher(
     brand_cache: BrandCache[CompiledBrand],
     staff_desk: StaffDesk | None = None,
 ) -> Dispatcher:
-    dispatcher = Dispatcher(storage=_fsm_storage(settings))
+    # No aiogram FSM: a fan's place in the dialogs is kept in the database (fans.conversation),
+    # and its middleware cost every update a state look-up (with Redis, a round trip).
+    dispatcher = Dispatcher(disable_fsm=True)
     # Workflow data every handler can ask for by name.
     dispatcher["brand_cache"] = brand_cache
     dispatcher["console_links"] = console.login_links(
@@ -162,11 +162,3 @@ def staff_config(settings: Settings) -> StaffConfig:
         idle=timedelta(minutes=settings.handoff_idle_minutes),
         topics_per_minute=settings.handoff_topics_per_minute,
     )
-
-
-def _fsm_storage(settings: Settings) -> BaseStorage:
-    if settings.redis_url is None:
-        return MemoryStorage()
-    from aiogram.fsm.storage.redis import RedisStorage  # needs the `redis` extra
-
-    return RedisStorage.from_url(settings.redis_url)

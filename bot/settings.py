@@ -24,7 +24,6 @@ class Settings(BaseSettings):
     api_url: str = TELEGRAM_API_URL
     database_url: str = DEFAULT_DATABASE_URL
     brand_dir: Path | None = None
-    redis_url: str | None = None
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     # Support staff besides the admins (members of the staff chat count too).
     staff_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
