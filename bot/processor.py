@@ -41,7 +41,7 @@ from scheduler.rules.events import EventRuleQueue
 from storage import lifecycle
 from storage.clock import Clock
 from storage.database import Database
-from storage.models import EventKind, InboxState, InboxUpdate
+from storage.models import EventKind, InboxState
 from storage.repositories import events, fans, inbox
 from storage.repositories.fans import FoundFan
 
@@ -172,7 +172,7 @@ class InboxProcessor:
         try:
             async with self.database.session() as session:
                 claimed = [
-                    (row, self._parse(row, now))
+                    (row, await self._parse(session, row, now))
                     for row in await inbox.claim_many(session, list(chat_of))
                 ]
                 found = await _find_fans(session, [update for _, update in claimed])
@@ -214,13 +214,15 @@ class InboxProcessor:
             await self._deliveries.start(chat, partial(self._deliver, replies))
         return set(done)
 
-    def _parse(self, row: InboxUpdate, now: datetime) -> Update | None:
+    async def _parse(
+        self, session: AsyncSession, row: inbox.Claimed, now: datetime
+    ) -> Update | None:
         """The stored update; None if it is malformed (then it is set aside)."""
         try:
             return Update.model_validate(without_nul(row.payload), context={"bot": self.bot})
         except ValidationError as error:
             # Retrying cannot help a malformed update: set it aside at once.
-            inbox.set_aside(row, f"unparseable update: {error}", now)
+            await inbox.set_aside(session, row.update_id, f"unparseable update: {error}", now)
             self.stats.set_aside += 1
             logger.error("update %s set aside: unparseable", row.update_id)
             return None
@@ -259,7 +261,7 @@ class InboxProcessor:
                 row = await inbox.claim(session, update_id)
                 if row is None:
                     return False
-                update = self._parse(row, now)
+                update = await self._parse(session, row, now)
                 fed = update is not None
                 if update is not None:
                     batch = InboundBatch()

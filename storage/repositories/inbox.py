@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import BigInteger, Select, bindparam, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -62,30 +62,40 @@ async def pending(session: AsyncSession, limit: int) -> list[tuple[int, int | No
     return [(update_id, chat_id) for update_id, chat_id in result]
 
 
-async def claim(session: AsyncSession, update_id: int) -> InboxUpdate | None:
+class Claimed(NamedTuple):
+    """A claimed update: its id and its payload as Telegram sent it."""
+
+    update_id: int
+    payload: dict[str, Any]
+
+
+async def claim(session: AsyncSession, update_id: int) -> Claimed | None:
     """Lock a pending update for handling in this transaction, if it is its turn."""
     claimed = await claim_many(session, [update_id])
     return claimed[0] if claimed else None
 
 
-async def claim_many(session: AsyncSession, update_ids: Sequence[int]) -> list[InboxUpdate]:
+async def claim_many(session: AsyncSession, update_ids: Sequence[int]) -> list[Claimed]:
     """Lock the pending updates among `update_ids` whose turn it is, oldest first.
 
     The row lock (skipped when another worker holds it) makes one worker handle each; an
     earlier pending update of the same chat means it must wait, so a chat's updates are
     handled in order even with several workers. SQLite ignores FOR UPDATE: its
     BEGIN IMMEDIATE already serializes writers.
+
+    Plain rows, not ORM objects: the handler only reads the payload, and marking the
+    updates done or set aside are statements of their own (`mark_done`, `set_aside`).
     """
     result = await session.execute(_CLAIM, {"update_ids": list(update_ids)})
-    return list(result.scalars().all())
+    return [Claimed(update_id, payload) for update_id, payload in result]
 
 
-def _claim_statement() -> Select[InboxUpdate]:
+def _claim_statement() -> Select[tuple[int, dict[str, Any]]]:
     ids = bindparam("update_ids", type_=BigInteger, expanding=True)
     earlier = aliased(InboxUpdate)
     # One statement: the rows, less those with an earlier update of their chat pending.
     return (
-        select(InboxUpdate)
+        select(InboxUpdate.update_id, InboxUpdate.payload)
         .where(
             InboxUpdate.update_id.in_(ids),
             InboxUpdate.state == InboxState.PENDING,
@@ -125,12 +135,19 @@ async def mark_done(session: AsyncSession, update_ids: Sequence[int], now: datet
     await session.execute(_MARK_DONE, {"update_ids": list(update_ids), "now": now})
 
 
-def set_aside(row: InboxUpdate, error: str, now: datetime) -> None:
+async def set_aside(session: AsyncSession, update_id: int, error: str, now: datetime) -> None:
     """Give up on an update that can never be handled (it is kept for inspection)."""
-    row.state = InboxState.FAILED
-    row.error = error[:2000]
-    row.attempts += 1
-    row.processed_at = now
+    await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id)
+        .values(
+            state=InboxState.FAILED,
+            error=error[:2000],
+            attempts=InboxUpdate.attempts + 1,
+            processed_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def record_failure(
