@@ -5,7 +5,7 @@ from typing import Any
 
 import click
 
-BENCHMARKS = ("inbound", "outbound", "segments", "planner", "idle")
+BENCHMARKS = ("inbound", "outbound", "segments", "planner", "idle", "instructions")
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

@@ -5,11 +5,12 @@ get right is: every message handled or sent, no 429 under the limits, the planne
 count, and the segment compiler agreeing with the Python loop.
 """
 
+import shutil
 from typing import Any
 
 import pytest
 
-from bench import idle, inbound, outbound, planner, segments
+from bench import idle, inbound, instructions, outbound, planner, segments
 
 pytestmark = pytest.mark.slow
 
@@ -20,6 +21,17 @@ async def test_inbound_measures_both_bots() -> None:
     assert summary["baseline_updates_per_second"] > 0
     assert summary["rapport_updates_per_second"] > 0
     assert summary["p99_ms"] >= summary["p50_ms"] > 0
+
+
+async def test_instructions_drains_both_bots() -> None:
+    """The workers without valgrind (they only time), then one counted under it."""
+    assert (await instructions._rapport("sqlite", 3, 2))[0] == 6
+    assert (await instructions._bare(3, 2))[0] == 6
+    if shutil.which("valgrind") is None:
+        pytest.skip("valgrind is not installed")
+    counted = instructions._count("bare", "-", 2, 1)
+    assert counted["updates"] == 2
+    assert counted["instructions_per_update"] > 100_000
 
 
 async def test_outbound_sends_every_row_within_the_limits() -> None:
