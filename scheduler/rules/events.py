@@ -32,6 +32,7 @@ from dialogs import CompiledBrand
 from dialogs.rule_model import EventTrigger
 from scheduler.rules.facts import TriggerFacts
 from scheduler.rules.firing import fire
+from storage.id_lists import in_ids
 from storage.models import Fan
 
 __all__ = ["EventRuleQueue", "failed_counts", "fired_counts", "guarded", "on_inbound"]
@@ -118,7 +119,7 @@ async def _fire_rules(
                 session,
                 brand,
                 rule,
-                fans=Fan.id == fan_ids[0] if len(fan_ids) == 1 else Fan.id.in_(fan_ids),
+                fans=Fan.id == fan_ids[0] if len(fan_ids) == 1 else in_ids(Fan.id, fan_ids),
                 occurrence=literal(occurrence),
                 due_at=now + rule.delay,
                 now=now,

@@ -9,9 +9,10 @@ whole batch of fans at once.
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import CompoundSelect, Integer, Select, bindparam, func, literal, select, union_all
+from sqlalchemy import CompoundSelect, Select, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.id_lists import in_id_list
 from storage.models import Consent, FanOrigin, FanTag, Origin, Tag
 
 
@@ -28,15 +29,14 @@ async def of_fan(session: AsyncSession, fan_id: int) -> FanFacts:
 
 
 def _facts_statement() -> CompoundSelect[str, int, str]:
-    ids = bindparam("fan_ids", type_=Integer, expanding=True)
-    first_touches = select(func.min(FanOrigin.id)).where(FanOrigin.fan_id.in_(ids))
-    latest_touches = select(func.max(FanOrigin.id)).where(FanOrigin.fan_id.in_(ids))
+    first_touches = select(func.min(FanOrigin.id)).where(in_id_list(FanOrigin.fan_id, "fan_ids"))
+    latest_touches = select(func.max(FanOrigin.id)).where(in_id_list(FanOrigin.fan_id, "fan_ids"))
     return union_all(
         select(literal("tag").label("kind"), FanTag.fan_id, Tag.name.label("name"))
         .join(Tag, FanTag.tag_id == Tag.id)
-        .where(FanTag.fan_id.in_(ids)),
+        .where(in_id_list(FanTag.fan_id, "fan_ids")),
         select(literal("consent"), Consent.fan_id, Consent.purpose).where(
-            Consent.fan_id.in_(ids), Consent.granted.is_(True)
+            in_id_list(Consent.fan_id, "fan_ids"), Consent.granted.is_(True)
         ),
         _touch("first", first_touches.group_by(FanOrigin.fan_id)),
         _touch("latest", latest_touches.group_by(FanOrigin.fan_id)),

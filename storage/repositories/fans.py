@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.id_lists import in_id_list
 from storage.models import Fan, FanStatus, Handoff
 from storage.repositories.handoffs import OPEN_STATES
 
@@ -47,7 +48,7 @@ _WITH_OPEN_HANDOFF = select(Fan, _OPEN_HANDOFF_ID).where(
     Fan.telegram_user_id == bindparam("user_id")
 )
 _MANY_WITH_OPEN_HANDOFF = select(Fan, _OPEN_HANDOFF_ID).where(
-    Fan.telegram_user_id.in_(bindparam("user_ids", expanding=True))
+    in_id_list(Fan.telegram_user_id, "user_ids")
 )
 
 

@@ -3,9 +3,10 @@
 from collections.abc import Collection
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.id_lists import in_id_list
 from storage.models import FanField
 
 FieldValue = str | int | float | bool | date
@@ -39,7 +40,7 @@ async def of_fan(session: AsyncSession, fan_id: int) -> dict[str, FanField]:
 
 
 # Built once (read on every inbound update).
-_OF_FANS = select(FanField).where(FanField.fan_id.in_(bindparam("fan_ids", expanding=True)))
+_OF_FANS = select(FanField).where(in_id_list(FanField.fan_id, "fan_ids"))
 
 
 async def of_fans(

@@ -4,10 +4,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, Select, bindparam, delete, exists, func, select, update
+from sqlalchemy import Select, bindparam, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.id_lists import in_id_list
 from storage.models import InboxState, InboxUpdate
 from storage.repositories._upsert import insert_ignoring_conflicts
 
@@ -91,13 +92,12 @@ async def claim_many(session: AsyncSession, update_ids: Sequence[int]) -> list[C
 
 
 def _claim_statement() -> Select[tuple[int, dict[str, Any]]]:
-    ids = bindparam("update_ids", type_=BigInteger, expanding=True)
     earlier = aliased(InboxUpdate)
     # One statement: the rows, less those with an earlier update of their chat pending.
     return (
         select(InboxUpdate.update_id, InboxUpdate.payload)
         .where(
-            InboxUpdate.update_id.in_(ids),
+            in_id_list(InboxUpdate.update_id, "update_ids"),
             InboxUpdate.state == InboxState.PENDING,
             ~exists().where(
                 earlier.chat_id == InboxUpdate.chat_id,
@@ -118,7 +118,7 @@ _CLAIM = _claim_statement()
 # after this: no need for SQLAlchemy to find and update each of them in Python as well.
 _MARK_DONE = (
     update(InboxUpdate)
-    .where(InboxUpdate.update_id.in_(bindparam("update_ids", expanding=True)))
+    .where(in_id_list(InboxUpdate.update_id, "update_ids"))
     .values(
         state=InboxState.DONE,
         processed_at=bindparam("now", type_=InboxUpdate.__table__.c.processed_at.type),
