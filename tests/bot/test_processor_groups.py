@@ -207,6 +207,14 @@ async def test_a_group_fires_each_rule_once_for_all_its_fans(
     assert offered == {known[user["id"]] for user in users if user["id"] != customer}
 
 
+async def savepoints_of_a_round(
+    app: App, users: list[dict[str, Any]], first_update: int, text: str
+) -> tuple[int, list[str]]:
+    """Every fan sends `text`; one processor run: how many it handled, its SAVEPOINTs."""
+    await store(app, [text_update(first_update + n, u, text) for n, u in enumerate(users)])
+    return await run_counting(app, lambda statement: statement.upper().startswith("SAVEPOINT"))
+
+
 async def test_a_group_fires_its_rules_without_savepoints_and_a_failing_one_alone(
     app: App, sandbox: SandboxClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -216,13 +224,7 @@ async def test_a_group_fires_its_rules_without_savepoints_and_a_failing_one_alon
     users = [await sandbox.create_user(first_name=f"Fan{n}") for n in range(FANS)]
     await store(app, [text_update(1 + n, user, "/start") for n, user in enumerate(users)])
     assert await app.processor.run_once() == FANS
-    await store(
-        app,
-        [text_update(100 + n, user, "I want to buy a handbag") for n, user in enumerate(users)],
-    )
-    handled, savepoints = await run_counting(
-        app, lambda statement: statement.upper().startswith("SAVEPOINT")
-    )
+    handled, savepoints = await savepoints_of_a_round(app, users, 100, "buy a handbag")
     assert handled == FANS
     assert savepoints == []
 
@@ -231,13 +233,7 @@ async def test_a_group_fires_its_rules_without_savepoints_and_a_failing_one_alon
 
     monkeypatch.setattr(segments, "fan_filter", failing_filter)
     failed_before = failed_counts["handbag_offer"]
-    await store(
-        app,
-        [text_update(200 + n, user, "buy that handbag") for n, user in enumerate(users)],
-    )
-    handled, savepoints = await run_counting(
-        app, lambda statement: statement.upper().startswith("SAVEPOINT")
-    )
+    handled, savepoints = await savepoints_of_a_round(app, users, 200, "buy that handbag")
     assert handled == FANS
     assert len(savepoints) == FANS, "handled one by one, the rule guarded in each"
     assert failed_counts["handbag_offer"] == failed_before + FANS
