@@ -27,6 +27,7 @@ from storage.repositories import (
     keywords,
     tags,
 )
+from storage.repositories.fans import assign_changed
 
 logger = logging.getLogger(__name__)
 
@@ -116,9 +117,7 @@ async def run_engine(
     for effect in outcome.effects:
         if not isinstance(effect, dialogs.KeywordHit):
             await apply_effect(session, fan, effect, replies, now, event_id=event_id)
-    conversation = outcome.state.to_json()
-    if fan.conversation != conversation:  # often the same: then no history, no UPDATE of it
-        fan.conversation = conversation
+    assign_changed(fan, conversation=outcome.state.to_json())  # often the same: no UPDATE
     facts = facts_of(brand, event, outcome.effects, now, is_new=is_new)
     if batch is not None:
         batch.keyword_hits(fan.id, inbound_event, hits, now)

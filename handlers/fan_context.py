@@ -99,7 +99,7 @@ async def record_inbound(
         "data": {"message_id": message.message_id},
         "update_id": update.update_id,
     }
-    if defer and not (text is not None and text.startswith("/")):
+    if defer and not starts_with_command(message):
         return events.defer(session, fan.id, kind, now, **columns)
     return await events.record(session, fan.id, kind, now, **columns)
 
@@ -107,8 +107,7 @@ async def record_inbound(
 def _fan_spoke(fan: Fan, now: datetime) -> None:
     fan.last_message_at = now
     # A fan who writes is back in the conversation: daily openers resume every day.
-    if fan.daily_ignored or fan.daily_next_on is not None:  # (setting costs, see fans)
-        fan.daily_ignored, fan.daily_next_on = 0, None
+    fans.assign_changed(fan, daily_ignored=0, daily_next_on=None)
 
 
 def fan_sender(update: Update) -> int | None:
@@ -134,6 +133,12 @@ def _from_fan(user: User | None, chat: Chat | None) -> bool:
     if user is None or user.is_bot:
         return False
     return chat is None or chat.type == ChatType.PRIVATE
+
+
+def starts_with_command(message: Message) -> bool:
+    """What aiogram's Command filter could match: a text or caption starting with "/"."""
+    text = message.text or message.caption
+    return text is not None and text.startswith("/")
 
 
 def content_kind(message: Message) -> str:

@@ -5,7 +5,7 @@ from aiogram.enums import ChatType
 from aiogram.types import Message
 
 from handlers import console, conversation, membership, privacy, relay, staff, start
-from handlers.fan_context import FanContextMiddleware
+from handlers.fan_context import FanContextMiddleware, starts_with_command
 from storage.models import Fan
 
 
@@ -47,7 +47,7 @@ async def is_plain_fan_message(
     "/"), nor the relay (no open handoff): the conversation's, whatever it says."""
     if fan is None or open_handoff_id is not None or message.chat.type != ChatType.PRIVATE:
         return False
-    return not await is_command(message)
+    return not starts_with_command(message)
 
 
 def create_commands_router() -> Router:
@@ -62,9 +62,9 @@ def create_commands_router() -> Router:
 
 
 async def is_command(message: Message) -> bool:
-    """What aiogram's Command filter could match: a text or caption starting with "/"."""
-    text = message.text or message.caption
-    return text is not None and text.startswith("/")
+    """What aiogram's Command filter could match (a coroutine: aiogram sends a plain
+    function to a thread)."""
+    return starts_with_command(message)
 
 
 def setup_dispatcher(dispatcher: Dispatcher) -> None:

@@ -54,6 +54,11 @@ async def guarded(session: AsyncSession, rule: str, firing: Awaitable[int]) -> i
         failed_counts[rule] += 1
         logger.error("rule %s failed and was skipped: %s", rule, error)
         return 0
+    return _counted(rule, count)
+
+
+def _counted(rule: str, count: int) -> int:
+    """Count a rule's firings (for `doctor` and the console); `count` again."""
     if count:
         fired_counts[rule] += count
     return count
@@ -127,9 +132,7 @@ async def _fire_rules(
             if guard:
                 count = await guarded(session, rule.name, firing)
             else:
-                count = await firing
-                if count:
-                    fired_counts[rule.name] += count
+                count = _counted(rule.name, await firing)
             if count:
                 logger.debug("rule %s fired for %s of %s fans", rule.name, count, len(fan_ids))
             fired += count

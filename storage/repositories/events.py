@@ -49,15 +49,7 @@ async def record(
     data: dict[str, Any] | None = None,
     update_id: int | None = None,
 ) -> Event:
-    event = Event(
-        fan_id=fan_id,
-        kind=kind,
-        content_kind=content_kind,
-        text=text,
-        data=data or {},
-        update_id=update_id,
-        created_at=now,
-    )
+    event = Event(**_row(fan_id, kind, now, content_kind, text, data, update_id))
     session.add(event)
     return event
 
@@ -74,19 +66,30 @@ def defer(
     update_id: int | None = None,
 ) -> PendingEvent:
     """Like `record`, written with the session's other deferred events (see the module)."""
-    pending = PendingEvent(
-        {
-            "fan_id": fan_id,
-            "kind": kind,
-            "content_kind": content_kind,
-            "text": text,
-            "data": data or {},
-            "update_id": update_id,
-            "created_at": now,
-        }
-    )
+    pending = PendingEvent(_row(fan_id, kind, now, content_kind, text, data, update_id))
     session.info.setdefault(_DEFERRED, []).append(pending)
     return pending
+
+
+def _row(
+    fan_id: int,
+    kind: EventKind | str,
+    now: datetime,
+    content_kind: str | None,
+    text: str | None,
+    data: dict[str, Any] | None,
+    update_id: int | None,
+) -> dict[str, Any]:
+    """An event's columns, as `record` and `defer` store them."""
+    return {
+        "fan_id": fan_id,
+        "kind": kind,
+        "content_kind": content_kind,
+        "text": text,
+        "data": data or {},
+        "update_id": update_id,
+        "created_at": now,
+    }
 
 
 async def write_deferred(session: AsyncSession) -> None:

@@ -3,6 +3,7 @@
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -116,8 +117,8 @@ async def arrive(
         return Arrival(fan, True, None)
     fan, open_handoff_id = row
     _refresh_identity(fan, identity, now)
-    if chat_id is not None and fan.chat_id != chat_id:
-        fan.chat_id = chat_id
+    if chat_id is not None:
+        assign_changed(fan, chat_id=chat_id)
     return Arrival(fan, False, open_handoff_id)
 
 
@@ -140,15 +141,21 @@ def set_status(fan: Fan, status: FanStatus, now: datetime) -> bool:
     return True
 
 
+def assign_changed(fan: Fan, **values: Any) -> None:
+    """Set the fan's attributes whose value differs. Setting an ORM attribute records
+    history, and the next flush writes it, even when the value is the same; the inbound
+    path sets names, chat and conversation on every update, and they rarely change."""
+    for name, value in values.items():
+        if getattr(fan, name) != value:
+            setattr(fan, name, value)
+
+
 def _refresh_identity(fan: Fan, identity: TelegramIdentity, now: datetime) -> None:
-    # Only what changed: setting an ORM attribute records history even when the value is
-    # the same, and this runs on every update while names rarely change.
-    if fan.first_name != identity.first_name:
-        fan.first_name = identity.first_name
-    if fan.last_name != identity.last_name:
-        fan.last_name = identity.last_name
-    if fan.username != identity.username:
-        fan.username = identity.username
-    if fan.telegram_language != identity.language_code:
-        fan.telegram_language = identity.language_code
+    assign_changed(
+        fan,
+        first_name=identity.first_name,
+        last_name=identity.last_name,
+        username=identity.username,
+        telegram_language=identity.language_code,
+    )
     fan.last_seen_at = now
