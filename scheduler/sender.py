@@ -28,6 +28,7 @@ from aiogram.exceptions import (
 )
 from aiohttp import ConnectionTimeoutError
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import dialogs
@@ -50,7 +51,7 @@ from scheduler.staff_notes import (
 from storage import lifecycle
 from storage.brand_cache import BrandCache, NoActiveBrandError
 from storage.clock import Clock
-from storage.database import Database, plan_for_these_values
+from storage.database import Database, analyze_if_stale, plan_for_these_values
 from storage.models import Consent, EventKind, Fan, OutboxMessage, OutboxState
 from storage.repositories import events, handoffs, outbox
 
@@ -70,6 +71,14 @@ TICK_SECONDS = 0.8
 # two batches ahead the sends paused at most tick boundaries), and little enough that a
 # crash leaves at most a few seconds' worth of rows `unknown`.
 LEAD_SECONDS = 1.0
+# How often the sender looks whether PostgreSQL's statistics of the outbox are stale, and
+# how much change makes them so. Planned with the statistics of an emptier outbox (a
+# broadcast or the daily plan has just queued 100,000 rows, before autovacuum analysed
+# it), the claim read and sorted every due row, 40-55 ms per claim of 200, instead of
+# reading the first ones off ix_outbox_claim: 80 % of 1000 msg/s.
+STATISTICS_EVERY = 5.0
+STALE_AFTER_ROWS = 1000
+STALE_AFTER_SHARE = 0.2
 
 # Checks a stored condition for one fan at send time (the segment compiler does it in SQL).
 Recheck = Callable[[AsyncSession, dict[str, Any], int, datetime], Awaitable[bool]]
@@ -86,6 +95,7 @@ class SenderStats:
     too_many_requests: int = 0
     unknown: int = 0
     render_failed: int = 0
+    statistics_refreshed: int = 0  # ANALYZE of the outbox (PostgreSQL)
 
 
 @dataclass
@@ -143,6 +153,7 @@ class OutboxSender:
         self._busy = asyncio.Lock()
         self._going_out: list[_GoingOut] = []  # batches being sent, oldest first
         self._preparing_seconds = 0.0  # the last batch's claim and rendering
+        self._statistics_looked_at: float | None = None  # time.monotonic()
 
     async def recover(self, lease: timedelta = outbox.SENDING_LEASE) -> int:
         """Rows a dead sender left `sending`: reported as unknown, never resent."""
@@ -166,6 +177,7 @@ class OutboxSender:
         """
         started, total = time.monotonic(), 0
         async with self._busy:
+            await self._refresh_statistics()
             while (remaining := max_seconds - (time.monotonic() - started)) > 0:
                 self._reap()
                 queued = self._seconds_queued()
@@ -201,6 +213,26 @@ class OutboxSender:
             if isinstance(result, Exception):
                 logger.error("a batch failed while going out: %r", result)
 
+    async def _refresh_statistics(self) -> None:
+        """Every STATISTICS_EVERY seconds: ANALYZE the outbox if it changed a lot since."""
+        now = time.monotonic()
+        if not self.database.is_postgres or (
+            self._statistics_looked_at is not None
+            and now - self._statistics_looked_at < STATISTICS_EVERY
+        ):
+            return
+        self._statistics_looked_at = now
+        try:
+            async with self.database.session() as session:
+                if await analyze_if_stale(
+                    session, "outbox", min_rows=STALE_AFTER_ROWS, share=STALE_AFTER_SHARE
+                ):
+                    await session.commit()
+                    self.stats.statistics_refreshed += 1
+        except SQLAlchemyError as error:
+            # Only the plans suffer (the claim then sorts the due rows): send anyway.
+            logger.warning("could not refresh the outbox's statistics: %s", error)
+
     def _reap(self) -> None:
         """Forget the batches that went out; a batch that failed raises here, in its tick."""
         while self._going_out and self._going_out[0].task.done():
@@ -234,11 +266,11 @@ class OutboxSender:
                 return []
         async with self.database.session() as session:
             await plan_for_these_values(session)
-            rows = await outbox.claim_due(
+            claimed = await outbox.claim_due(
                 session, self.clock(), self.batch_size, except_fans=except_fans
             )
             await session.commit()
-        return [row.id for row in rows]
+        return claimed
 
     async def _send(self, batch: "_Batch") -> None:
         await asyncio.gather(

@@ -90,6 +90,35 @@ async def plan_for_these_values(session: AsyncSession) -> None:
         await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
+async def analyze_if_stale(
+    session: AsyncSession, table: str, *, min_rows: int, share: float
+) -> bool:
+    """On PostgreSQL, refresh a table's planner statistics once enough rows changed.
+
+    Changed means inserted, updated or deleted since its last ANALYZE: at least `min_rows`
+    and at least `share` of the rows it had then. Autovacuum does the same, but only at
+    its next round (a minute apart by default), and not at all where it is switched off;
+    meanwhile PostgreSQL plans with what it saw before. Returns whether it analysed.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    changed = await session.execute(
+        text(
+            "SELECT stats.n_mod_since_analyze, greatest(class.reltuples, 0)"
+            " FROM pg_stat_user_tables AS stats JOIN pg_class AS class ON class.oid = stats.relid"
+            " WHERE stats.relid = CAST(:table AS regclass)"
+        ),
+        {"table": table},
+    )
+    row = changed.first()
+    if row is None or row[0] < max(min_rows, share * row[1]):
+        return False
+    # Not behind a running ANALYZE or VACUUM of the table: the next look comes soon enough.
+    await session.execute(text("SET LOCAL lock_timeout = '1s'"))
+    await session.execute(text(f'ANALYZE "{table}"'))
+    return True
+
+
 def sqlite_file(url: URL) -> Path | None:
     """The file behind a SQLite URL, or None for an in-memory database."""
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, orm_insert_sentinel
 
-from storage.base import Base
+from storage.base import ONLY_ON_DIALECT, Base
 from storage.types import BigIntId, UTCDateTime
 
 
@@ -328,6 +328,19 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# The claim's order (priority first, then the oldest due), on PostgreSQL only: migration
+# 0012 makes it there, partial (pending rows). Without it PostgreSQL sorted every due row
+# for each claim of 200 (55 ms at 92,000 pending). SQLite keeps up without it and could
+# not use it partial (see ix_outbox_queue).
+Index(
+    "ix_outbox_claim",
+    OutboxMessage.priority.desc(),
+    OutboxMessage.due_at,
+    OutboxMessage.id,
+    info={ONLY_ON_DIALECT: "postgresql"},
+)
 
 
 class HandoffState(StrEnum):

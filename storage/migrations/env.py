@@ -9,7 +9,7 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from storage.base import Base
+from storage.base import Base, exists_on
 from storage.models import Fan  # noqa: F401  (registers the tables on Base.metadata)
 
 target_metadata = Base.metadata
@@ -22,6 +22,7 @@ def run_with_connection(connection: Connection) -> None:
         # SQLite cannot ALTER most things: batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=exists_on(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -41,32 +41,33 @@ async def enqueue(session: AsyncSession, rows: Sequence[dict[str, Any]], now: da
 
 async def claim_due(
     session: AsyncSession, now: datetime, limit: int, *, except_fans: Collection[int] = ()
-) -> list[OutboxMessage]:
-    """Lock due rows for this sender (others skip them) and mark them `sending`.
+) -> list[int]:
+    """Lock due rows for this sender (others skip them), mark them `sending`; their ids.
 
     Higher priority first, so that when a fan's cap is reached the important message is
     the one that went out. Rows of `except_fans` (fans whose messages are going out right
-    now) wait for a later batch, so that their caps are counted with those sends.
+    now) wait for a later batch, so that their caps are counted with those sends. One
+    statement: the rows are chosen and marked in the database, not loaded and written
+    back one by one (200 UPDATEs a batch, a quarter of the sender's time per batch).
     """
     due = [OutboxMessage.state == OutboxState.PENDING, OutboxMessage.due_at <= now]
     if except_fans:
         due.append(OutboxMessage.fan_id.not_in(list(except_fans)))
-    rows = list(
-        (
-            await session.execute(
-                select(OutboxMessage)
-                .where(*due)
-                .order_by(OutboxMessage.priority.desc(), OutboxMessage.due_at, OutboxMessage.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-        ).scalars()
+    chosen = (
+        select(OutboxMessage.id)
+        .where(*due)
+        .order_by(OutboxMessage.priority.desc(), OutboxMessage.due_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     )
-    for row in rows:
-        row.state = OutboxState.SENDING
-        row.claimed_at = now
-        row.attempts += 1
-    return rows
+    claimed = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(chosen.scalar_subquery()))
+        .values(state=OutboxState.SENDING, claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return list(claimed.scalars())
 
 
 async def any_due(session: AsyncSession, now: datetime) -> bool:

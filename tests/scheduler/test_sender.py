@@ -3,8 +3,10 @@
 import asyncio
 from datetime import timedelta
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 
+from scheduler import sender as sender_module
 from scheduler.sender import OutboxSender
 from storage.models import Event, EventKind, FanStatus, OutboxMessage, OutboxState
 from storage.repositories import fans, outbox
@@ -176,3 +178,34 @@ async def test_two_senders_share_the_work_without_duplicates(world: World) -> No
 async def _drain(sender: OutboxSender) -> None:
     while await sender.run_batch():
         pass
+
+
+async def test_on_postgresql_a_tick_refreshes_the_outbox_statistics_after_a_bulk_enqueue(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sender_module, "STALE_AFTER_ROWS", 2)
+    fans_and_users = [await world.fan() for _ in range(3)]
+
+    async def enqueue_all() -> None:
+        async with world.database.session() as session:
+            rows = [
+                {"fan_id": fan.id, "source": "rule", "content": {"step": "shop.buy"},
+                 "purpose": "offers", "due_at": world.clock()}
+                for fan, _ in fans_and_users
+            ]  # fmt: skip
+            await outbox.enqueue(session, rows, world.clock())
+            if world.database.is_postgres:  # its counts reach the statistics at once
+                await session.execute(text("SELECT pg_stat_force_next_flush()"))
+            await session.commit()
+
+    await enqueue_all()
+    await world.sender.tick()
+    await world.sender.wait_idle()
+    assert world.sender.stats.sent == 3
+    assert world.sender.stats.statistics_refreshed == (1 if world.database.is_postgres else 0)
+    # Three sends changed three more rows, but the next look is STATISTICS_EVERY away.
+    world.clock.advance(days=1)
+    await enqueue_all()
+    await world.sender.tick()
+    await world.sender.wait_idle()
+    assert world.sender.stats.statistics_refreshed == (1 if world.database.is_postgres else 0)

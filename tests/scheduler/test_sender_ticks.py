@@ -25,7 +25,12 @@ class FakeMonotonic:
         return self.now
 
 
-class TimedSender(OutboxSender):
+class SenderWithoutDatabase(OutboxSender):
+    async def _refresh_statistics(self) -> None:
+        return None  # no database to look at
+
+
+class TimedSender(SenderWithoutDatabase):
     """Every batch is full and takes `preparing` fake seconds to claim and render."""
 
     def __init__(self, clock: FakeMonotonic, preparing: float) -> None:
@@ -73,7 +78,7 @@ async def test_a_batch_slower_than_a_whole_tick_still_goes(fake_time: FakeMonoto
     assert sender.prepared == 2
 
 
-class QueuedSender(OutboxSender):
+class QueuedSender(SenderWithoutDatabase):
     """Every batch holds `batch_size` one-text deliveries that go out only when released."""
 
     def __init__(self, rate: float) -> None:

@@ -6,7 +6,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 from storage import migrate
-from storage.base import Base
+from storage.base import Base, exists_on
 from storage.database import Database
 
 
@@ -40,7 +40,8 @@ async def test_upgrade_twice_is_a_no_op(empty_database_url: str) -> None:
 
 
 def _differences(connection: Connection) -> list[object]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    options = {"compare_type": True, "include_object": exists_on(connection.dialect.name)}
+    context = MigrationContext.configure(connection, opts=options)
     return list(compare_metadata(context, Base.metadata))
 
 
