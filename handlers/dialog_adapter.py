@@ -155,7 +155,9 @@ async def apply_effect(
                 now=now,
             )
         case dialogs.RecordEvent(kind=kind, data=data):
-            await events.record(session, fan.id, kind, now, data=dict(data))
+            # Written with the transaction's other deferred events: no ORM object (the
+            # sender's daily openers record one each, 200 to a batch).
+            events.defer(session, fan.id, kind, now, data=dict(data))
         case dialogs.KeywordHit(keyword=keyword):
             await keywords.record_hits(session, fan.id, [keyword], now, event_id=event_id)
         case dialogs.SetLanguage(language=language):
