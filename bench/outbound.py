@@ -36,7 +36,7 @@ from bot.app import create_bot
 from bot.heap import freeze_startup_objects
 from bot.settings import Settings
 from sandbox.client import SandboxClient
-from scheduler.jobs import JOB_DEFAULTS, SENDER_EVERY, add_tick
+from scheduler.jobs import JOB_DEFAULTS, add_sender_tick
 from scheduler.rate_limit import RateLimiter
 from scheduler.sender import OutboxSender
 from storage import migrate
@@ -194,7 +194,7 @@ async def _insert_outbox(database: Database, chat_ids: list[int], now: datetime)
 async def _run_sender(database: Database, sender: OutboxSender) -> None:
     """The sender ticked as the running bot ticks it, until every row went out."""
     scheduler = AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
-    add_tick(scheduler, "outbox sender", sender.tick, SENDER_EVERY)
+    add_sender_tick(scheduler, sender)
     scheduler.start()
     try:
         while True:

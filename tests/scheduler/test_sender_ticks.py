@@ -1,5 +1,5 @@
-"""A sender tick keeps to its budget, so APScheduler never skips the next one, and keeps
-about LEAD_SECONDS of sends queued, so the rate limiter never runs dry between ticks.
+"""A sender tick begins batches for its budget (the tick due meanwhile waits for it), and
+keeps about LEAD_SECONDS of sends queued, so the rate limiter never runs dry between ticks.
 
 The claim and rendering are replaced by steps that advance a fake monotonic clock, so the
 budget is checked exactly, whatever else the machine is doing.
@@ -7,11 +7,12 @@ budget is checked exactly, whatever else the machine is doing.
 
 import asyncio
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
 from handlers.replies import Replies, Reply
+from scheduler import jobs
 from scheduler import sender as sender_module
 from scheduler.rate_limit import RateLimiter
 from scheduler.sender import LEAD_SECONDS, Delivery, OutboxSender, _Batch
@@ -58,16 +59,27 @@ def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeMonotonic:
     return fake
 
 
-async def test_a_tick_does_not_begin_a_batch_it_has_no_time_to_prepare(
+async def test_a_tick_begins_batches_for_its_budget_and_ends_within_one_more(
     fake_time: FakeMonotonic,
 ) -> None:
     sender = TimedSender(fake_time, preparing=0.3)
-    for _ in range(5):
+    for tick in range(1, 4):
         started = fake_time.now
         await sender.tick(max_seconds=0.8)
-        # 0.3 + 0.3 fits in 0.8; a third batch would end at 0.9, in the next tick's time.
-        assert fake_time.now - started <= 0.8
-    assert sender.prepared >= 5
+        # Begun at 0, 0.3 and 0.6: the third ends at 0.9, while the next tick waits.
+        assert fake_time.now - started == pytest.approx(0.9)
+        assert sender.prepared == 3 * tick
+
+
+def test_the_next_tick_waits_for_a_tick_that_runs_over() -> None:
+    # Allowed a second instance, APScheduler starts the tick due meanwhile (it waits for
+    # the sender's lock) instead of skipping it with a warning.
+    sender = type("Sender", (), {"tick": None, "recover": None})()
+    now = datetime.now(UTC)
+    scheduler = jobs.create_scheduler(None, sender, None, lambda: now, None)  # type: ignore[arg-type]
+    job = scheduler.get_job("outbox-sender")
+    assert job is not None
+    assert job.max_instances == jobs.SENDER_INSTANCES == 2
 
 
 async def test_a_batch_slower_than_a_whole_tick_still_goes(fake_time: FakeMonotonic) -> None:
