@@ -22,8 +22,16 @@ async def test_a_due_row_is_sent_and_moves_the_conversation(world: World) -> Non
     assert await world.rows(fan) == [(OutboxState.SENT, None)]
     async with world.database.session() as session:
         stored = await fans.get(session, fan.id)
+        [row] = (
+            await session.execute(select(OutboxMessage).where(OutboxMessage.fan_id == fan.id))
+        ).scalars()
     assert stored is not None
     assert stored.conversation["step"] == "buy"  # the fan's answer continues the dialog
+    assert (row.telegram_message_id, row.sent_at, row.error) == (
+        message.message_id,
+        world.clock(),
+        None,
+    )
 
 
 async def test_rows_not_yet_due_wait(world: World) -> None:
