@@ -74,6 +74,12 @@ TICK_SECONDS = 1.0
 # two batches ahead the sends paused at most tick boundaries), and little enough that a
 # crash leaves at most a few seconds' worth of rows `unknown`.
 LEAD_SECONDS = 1.0
+# Rendering a batch awaits nothing that waits (the rows' data is loaded): without a pause
+# it holds the event loop for all 200 rows while the sends of the batches going out wait
+# for their slots, and a send woken over 50 ms late loses its slot
+# (scheduler.rate_limit.LATE_WAKE_SECONDS). A pause every this many rows lets them go:
+# 100,000 fans at 1000 msg/s went from 950-966 to 975 msg/s on PostgreSQL.
+YIELD_EVERY_ROWS = 20
 # How often the sender looks whether PostgreSQL's statistics of the outbox are stale, and
 # how much change makes them so. Planned with the statistics of an emptier outbox (a
 # broadcast or the daily plan has just queued 100,000 rows, before autovacuum analysed
@@ -311,7 +317,9 @@ class OutboxSender:
             openers = await planner.last_openers_sent(
                 session, {row.fan_id for row in rows if row.source == "daily"}
             )
-            for row in rows:
+            for number, row in enumerate(rows, 1):
+                if number % YIELD_EVERY_ROWS == 0:
+                    await asyncio.sleep(0)  # let the sends of the batches going out go
                 # A snapshot serves the fan's first row: a later row of the same fan loads
                 # the fan again, with what the first one changed.
                 snapshot = snapshots.pop(row.fan_id, None)
