@@ -90,7 +90,8 @@ STALE_AFTER_ROWS = 1000
 STALE_AFTER_SHARE = 0.2
 
 # A row whose first text went out (a failure after it still counts as sent): its message
-# id, and the error of a later text if any. Run for many rows at once (executemany).
+# id, and the error of a later text if any. Built once, like the inbox's _MARK_DONE, and
+# run for many rows at once (executemany).
 _OUTBOX = cast(Table, OutboxMessage.__table__)
 _MARK_SENT = (
     update(_OUTBOX)
@@ -100,6 +101,7 @@ _MARK_SENT = (
         reason=None,
         telegram_message_id=bindparam("message_id"),
         error=bindparam("error"),
+        sent_at=bindparam("now", type_=_OUTBOX.c.sent_at.type),
     )
 )
 
@@ -520,10 +522,10 @@ class OutboxSender:
             if sent:
                 # Nearly every row of a batch: marked in one statement, not loaded first.
                 marks = [
-                    {"row_id": d.row_id, "message_id": d.message_id, "error": d.error}
+                    {"row_id": d.row_id, "message_id": d.message_id, "error": d.error, "now": now}
                     for d in sent
                 ]
-                await session.execute(_MARK_SENT.values(sent_at=now), marks)
+                await session.execute(_MARK_SENT, marks)
                 self.stats.sent += len(sent)
             rows = {row.id: row for row in await _load_rows(session, row_ids)} if row_ids else {}
             for delivery in others:
