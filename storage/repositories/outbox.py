@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.id_lists import in_ids
 from storage.models import OutboxMessage, OutboxState
 from storage.repositories._upsert import insert_ignoring_conflicts
 
@@ -52,7 +53,9 @@ async def claim_due(
     """
     due = [OutboxMessage.state == OutboxState.PENDING, OutboxMessage.due_at <= now]
     if except_fans:
-        due.append(OutboxMessage.fan_id.not_in(list(except_fans)))
+        # One bound list, not a placeholder per fan: on PostgreSQL a statement text (and so
+        # a prepared statement) whatever the number of fans.
+        due.append(~in_ids(OutboxMessage.fan_id, list(except_fans)))
     chosen = (
         select(OutboxMessage.id)
         .where(*due)
