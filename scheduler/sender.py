@@ -52,6 +52,7 @@ from storage import lifecycle
 from storage.brand_cache import BrandCache, NoActiveBrandError
 from storage.clock import Clock
 from storage.database import Database, analyze_if_stale, plan_for_these_values
+from storage.id_lists import in_ids
 from storage.models import Consent, EventKind, Fan, OutboxMessage, OutboxState
 from storage.repositories import events, handoffs, outbox
 
@@ -621,7 +622,7 @@ def _sent_on_timeline(deliveries: Sequence[Delivery], now: datetime) -> list[dic
 async def _load_rows(session: AsyncSession, row_ids: Sequence[int]) -> list[OutboxMessage]:
     result = await session.execute(
         select(OutboxMessage)
-        .where(OutboxMessage.id.in_(list(row_ids)))
+        .where(in_ids(OutboxMessage.id, list(row_ids)))
         .order_by(OutboxMessage.priority.desc(), OutboxMessage.due_at, OutboxMessage.id)
     )
     return list(result.scalars())
@@ -631,10 +632,10 @@ async def _fan_facts(
     session: AsyncSession, rows: Sequence[OutboxMessage], now: datetime
 ) -> dict[int, _Facts]:
     fan_ids = list({row.fan_id for row in rows})
-    fans = (await session.execute(select(Fan).where(Fan.id.in_(fan_ids)))).scalars()
+    fans = (await session.execute(select(Fan).where(in_ids(Fan.id, fan_ids)))).scalars()
     consent_rows = await session.execute(
         select(Consent.fan_id, Consent.purpose).where(
-            Consent.fan_id.in_(fan_ids), Consent.granted.is_(True)
+            in_ids(Consent.fan_id, fan_ids), Consent.granted.is_(True)
         )
     )
     consents: dict[int, set[str]] = {}

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.id_lists import in_ids
 from storage.models import FanTopic, Handoff, HandoffState, RelayedMessage
 
 OPEN_STATES = (HandoffState.WAITING, HandoffState.TAKEN)
@@ -139,7 +140,7 @@ async def open_fan_ids(session: AsyncSession, fan_ids: Iterable[int]) -> set[int
     """Which of these fans are with staff (or waiting for them) right now."""
     result = await session.execute(
         select(Handoff.fan_id).where(
-            Handoff.fan_id.in_(list(fan_ids)), Handoff.state.in_(OPEN_STATES)
+            in_ids(Handoff.fan_id, list(fan_ids)), Handoff.state.in_(OPEN_STATES)
         )
     )
     return set(result.scalars())

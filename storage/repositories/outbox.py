@@ -125,7 +125,7 @@ async def sent_since(
     result = await session.execute(
         select(OutboxMessage.fan_id, func.count())
         .where(
-            OutboxMessage.fan_id.in_(list(fan_ids)),
+            in_ids(OutboxMessage.fan_id, list(fan_ids)),
             OutboxMessage.state == OutboxState.SENT,
             OutboxMessage.sent_at >= since,
             OutboxMessage.source.not_in(NOT_TO_FAN),
