@@ -171,6 +171,21 @@ async def test_a_group_looks_its_fans_up_at_once(app: App, sandbox: SandboxClien
     assert known == FANS
 
 
+async def test_a_round_goes_as_one_group_on_sqlite_and_in_parallel_groups_on_postgres(
+    app: App, sandbox: SandboxClient
+) -> None:
+    """On SQLite the groups of a round would queue for the one write turn: one group, one
+    claim. On PostgreSQL they run side by side, at most GROUP_SIZE updates each."""
+    chats = processor.GROUP_SIZE + 5
+    users = [await sandbox.create_user(first_name=f"Fan{n}") for n in range(chats)]
+    await store(app, [text_update(1 + n, user, "/start") for n, user in enumerate(users)])
+    claim = "SELECT inbox_updates.update_id, inbox_updates.payload"
+    handled, claims = await run_counting(app, lambda statement: statement.startswith(claim))
+    assert handled == chats
+    expected = 1 if app.database.is_sqlite else 2
+    assert len(claims) == expected, claims
+
+
 async def test_a_group_fires_each_rule_once_for_all_its_fans(
     app: App, sandbox: SandboxClient
 ) -> None:
